@@ -1,0 +1,185 @@
+// The server-facing side of one client's connection: a Bun socket to MariaDB
+// plus the queue of responses it still owes.
+import type { Socket, SocketHandler } from 'bun';
+import type { Address } from '../config/types.ts';
+import { ProxyError } from '../core/errors.ts';
+import { OutQueue } from '../net/out-queue.ts';
+import { pauseReading, resumeReading } from '../net/socket.ts';
+import { PacketScanner } from './wire/framing.ts';
+import type { ResponseTracker } from './response-tracker.ts';
+
+/** Receives one response as it streams in. */
+export interface ResponseSink {
+  /** Borrowed bytes of the response, in order; copy what must outlive the call. */
+  onResponseBytes(buf: Uint8Array, start: number, end: number): void;
+  /** The response is complete. */
+  onResponseEnd(tracker: ResponseTracker): void;
+  /** The backend connection was lost before the response completed. */
+  onResponseLost(error: ProxyError): void;
+}
+
+/** Told about the connection's life outside any response. */
+export interface BackendOwner {
+  /** Bytes arrived while no response was expected (e.g. an ERR before the server closes). */
+  onUnsolicited(buf: Uint8Array, start: number, end: number): void;
+  /** The connection closed; `error` is set when it was not our doing. */
+  onBackendClosed(error: ProxyError | null): void;
+  /** The backend's socket cannot take more bytes (true) or drained (false). */
+  onBackendBackpressure(isFull: boolean): void;
+}
+
+interface Expectation {
+  tracker: ResponseTracker;
+  sink: ResponseSink;
+}
+
+const handlers: SocketHandler<BackendConnection> = {
+  data(socket, chunk) {
+    socket.data.onData(chunk);
+  },
+  drain(socket) {
+    socket.data.out?.drain();
+  },
+  close(socket, error) {
+    socket.data.onClose(error ?? null);
+  },
+  error(socket, error) {
+    socket.data.onClose(error);
+  },
+  connectError(socket, error) {
+    socket.data.onClose(error);
+  },
+  end(socket) {
+    socket.end();
+  },
+};
+
+let nextBackendId = 1;
+
+export class BackendConnection {
+  readonly id = nextBackendId++;
+  readonly address: Address;
+  /** Set once connected; every write goes through it. */
+  out: OutQueue | null = null;
+  private socket: Socket<BackendConnection> | null = null;
+  private readonly expectations: Expectation[] = [];
+  private readonly scanner = new PacketScanner();
+  private owner: BackendOwner;
+  private isClosed = false;
+  private pausedBy = 0;
+
+  constructor(address: Address, owner: BackendOwner) {
+    this.address = address;
+    this.owner = owner;
+  }
+
+  /** Hands the connection to another owner (e.g. a batch borrowing it). Returns the previous one. */
+  setOwner(owner: BackendOwner): BackendOwner {
+    const previous = this.owner;
+    this.owner = owner;
+    return previous;
+  }
+
+  get isOpen(): boolean {
+    return !this.isClosed && this.socket !== null;
+  }
+
+  /** True when no response is outstanding. */
+  get isIdle(): boolean {
+    return this.expectations.length === 0;
+  }
+
+  get pendingResponses(): number {
+    return this.expectations.length;
+  }
+
+  async connect(): Promise<void> {
+    const a = this.address;
+    try {
+      const options = a.kind === 'unix' ? { unix: a.path } : { hostname: a.host, port: a.port };
+      const socket = await Bun.connect<BackendConnection>({ ...options, socket: handlers, data: this });
+      if (this.isClosed) {
+        socket.end();
+        return;
+      }
+      this.socket = socket;
+      if (a.kind === 'tcp') socket.setNoDelay(true);
+      this.out = new OutQueue(socket as Socket<unknown>, (isFull) => this.owner.onBackendBackpressure(isFull));
+    } catch (cause) {
+      this.isClosed = true;
+      throw new ProxyError('BACKEND_UNAVAILABLE', `cannot connect to backend ${a.text}: ${(cause as Error).message ?? String(cause)}`, { cause });
+    }
+  }
+
+  /** Registers the response that the next bytes from the server belong to (after any already expected). */
+  expect(tracker: ResponseTracker, sink: ResponseSink): void {
+    this.expectations.push({ tracker, sink });
+  }
+
+  /** Writes raw bytes (commands, auth data) to the server. Returns false when the connection is gone. */
+  write(bytes: Uint8Array, start = 0, end = bytes.length): boolean {
+    return this.out !== null && this.out.write(bytes, start, end);
+  }
+
+  /** Stop reading from the server (the client cannot take more). Counted: each pause needs its resume. */
+  pause(): void {
+    if (this.pausedBy++ === 0 && this.socket) pauseReading(this.socket as Socket<unknown>);
+  }
+
+  resume(): void {
+    if (this.pausedBy > 0 && --this.pausedBy === 0 && this.socket) resumeReading(this.socket as Socket<unknown>);
+  }
+
+  onData(chunk: Uint8Array): void {
+    let pos = 0;
+    try {
+      while (pos < chunk.length) {
+        const head = this.expectations[0];
+        if (!head) {
+          this.owner.onUnsolicited(chunk, pos, chunk.length);
+          return;
+        }
+        const end = this.scanner.scan(chunk, pos, chunk.length, head.tracker);
+        if (end < 0) {
+          head.sink.onResponseBytes(chunk, pos, chunk.length);
+          return;
+        }
+        head.sink.onResponseBytes(chunk, pos, end);
+        this.expectations.shift();
+        pos = end;
+        head.sink.onResponseEnd(head.tracker);
+      }
+    } catch (error) {
+      const failure = error instanceof ProxyError ? error : new ProxyError('INTERNAL', `backend stream error: ${String(error)}`, { cause: error });
+      this.close(failure);
+    }
+  }
+
+  onClose(error: Error | null): void {
+    if (this.isClosed && this.expectations.length === 0) return;
+    const failure = new ProxyError(
+      'BACKEND_LOST',
+      `Lost connection to backend ${this.address.text}${error ? `: ${error.message}` : ''}`,
+      { fatal: true, cause: error ?? undefined },
+    );
+    this.fail(failure, error !== null || this.expectations.length > 0);
+  }
+
+  /** Closes the connection; pending responses are told it was lost. Idempotent. */
+  close(reason: ProxyError | null = null): void {
+    if (this.isClosed) return;
+    this.fail(reason ?? new ProxyError('BACKEND_LOST', `connection to backend ${this.address.text} closed`, { fatal: true }), reason !== null);
+  }
+
+  private fail(error: ProxyError, isUnexpected: boolean): void {
+    const wasClosed = this.isClosed;
+    this.isClosed = true;
+    this.out?.close();
+    const socket = this.socket;
+    this.socket = null;
+    socket?.end();
+    const pending = this.expectations.splice(0);
+    for (const { sink } of pending) sink.onResponseLost(error);
+    if (!wasClosed) this.owner.onBackendClosed(isUnexpected ? error : null);
+  }
+}

@@ -1,0 +1,493 @@
+// The client-facing side of one MariaDB connection: handshake relay, command
+// dispatch, response relay and session tracking.
+import type { Socket } from 'bun';
+import { statusRows, STATUS_COLUMNS, isStatusCommand, type AnsweredBy } from '../admin/status.ts';
+import { ProxyError, isProxyError } from '../core/errors.ts';
+import { parseStatement, type Statement } from '../core/sql/index.ts';
+import { OutQueue } from '../net/out-queue.ts';
+import { pauseReading, resumeReading } from '../net/socket.ts';
+import { BackendConnection, type BackendOwner, type ResponseSink } from './backend.ts';
+import { CaptureSink, type Captured } from './capture-sink.ts';
+import { errPacketFor } from './errors.ts';
+import { ResponseTracker, type ResponseShape } from './response-tracker.ts';
+import { MysqlSession } from './session.ts';
+import type { MysqlServices } from './services.ts';
+import { decodeSqlText } from './sql-text.ts';
+import { Cap, Com, Header } from './wire/constants.ts';
+import { PacketFramer, type Frame } from './wire/framing.ts';
+import { writeErr, type ErrPacket } from './wire/packets/err.ts';
+import { maskInitialHandshake, readChangeUser, readHandshakeResponse, type InitialHandshake } from './wire/packets/handshake.ts';
+import { readOk } from './wire/packets/ok.ts';
+import { writeTextResultSet } from './wire/packets/result-set.ts';
+import { PacketWriter } from './wire/writer.ts';
+import { decodeUtf8 } from './wire/reader.ts';
+
+export type FrontendPhase = 'connecting' | 'handshake' | 'auth' | 'command' | 'tunnel' | 'closing' | 'closed';
+
+/** Pipelined client bytes buffered while a command runs before the client is paused. */
+const MAX_PIPELINED_BYTES = 1024 * 1024;
+
+/** What a command in flight needs when its response ends. */
+interface CommandInFlight {
+  command: number;
+  statement: Statement | null;
+  startedAt: number;
+  /** COM_INIT_DB / COM_CHANGE_USER: what the session becomes on success. */
+  database?: string | null;
+  changeUser?: { user: string; database: string | null; charset: number | null };
+  /** COM_STMT_PREPARE: the statement text being prepared. */
+  prepared?: Statement;
+  /** COM_STMT_CLOSE and friends get no response. */
+  hasResponse: boolean;
+  /** True once any response byte reached the client (an ERR can no longer be injected cleanly). */
+  hasRelayed: boolean;
+}
+
+export interface PreparedStatementInfo {
+  statement: Statement;
+  paramCount: number;
+}
+
+let nextClientId = 1;
+
+export class ClientConnection implements ResponseSink, BackendOwner {
+  readonly id = nextClientId++;
+  phase: FrontendPhase = 'connecting';
+  readonly session: MysqlSession;
+  private readonly socket: Socket<ClientConnection>;
+  private readonly out: OutQueue;
+  private readonly framer: PacketFramer;
+  private readonly services: MysqlServices;
+  private readonly writer = new PacketWriter();
+  private backend: BackendConnection | null = null;
+  private handshake: InitialHandshake | null = null;
+  private mariaDbCapabilities = 0;
+  /** The response being relayed to this client, if any. */
+  private current: ResponseTracker | null = null;
+  private inFlight: CommandInFlight | null = null;
+  /** True while the core works on a command asynchronously (cache, batch): later packets wait. */
+  private isWaitingOnCore = false;
+  private isClientPaused = false;
+  readonly prepared = new Map<number, PreparedStatementInfo>();
+  answeredBy: AnsweredBy = 'none';
+  cacheAgeSeconds: number | null = null;
+  lastBatchSize: number | null = null;
+
+  constructor(socket: Socket<ClientConnection>, services: MysqlServices) {
+    this.socket = socket;
+    this.services = services;
+    this.session = new MysqlSession(services.config.defaultGroup);
+    this.framer = new PacketFramer(services.config.maxPacketSize);
+    this.out = new OutQueue(socket as Socket<unknown>, (isFull) => {
+      if (isFull) this.backend?.pause();
+      else this.backend?.resume();
+    });
+  }
+
+  get isInTransaction(): boolean {
+    return this.session.isInTransaction;
+  }
+
+  // ---- lifecycle -------------------------------------------------------
+
+  start(): void {
+    this.services.onClientOpen(this);
+    const group = this.services.config.groups.get(this.session.group)!;
+    const backend = new BackendConnection(group.primary, this);
+    this.backend = backend;
+    backend.expect(new ResponseTracker('single', false), new CaptureSink((result) => this.onGreeting(result)));
+    backend.connect().catch((error: unknown) => {
+      this.services.onBackendError('connect');
+      const proxyError = isProxyError(error) ? error : new ProxyError('BACKEND_UNAVAILABLE', String(error));
+      this.services.log.warn('backend unavailable', { client: this.id, error: proxyError.message });
+      this.sendError(0, errPacketFor('BACKEND_UNAVAILABLE', proxyError.message));
+      this.close();
+    });
+  }
+
+  private onGreeting(result: Captured): void {
+    if (!result.ok) return; // onBackendClosed reports it
+    if (this.phase !== 'connecting') return;
+    const bytes = result.bytes;
+    if (bytes[4] === Header.Err) {
+      // The server refused us before the handshake (too many connections, host blocked): relay verbatim.
+      this.out.write(bytes);
+      this.close();
+      return;
+    }
+    try {
+      const { packet, handshake } = maskInitialHandshake(bytes);
+      this.handshake = handshake;
+      this.out.write(packet);
+      this.enter('handshake');
+      this.pump();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private enter(phase: FrontendPhase): void {
+    if (this.services.log.isDebug) this.services.log.debug('client phase', { client: this.id, from: this.phase, to: phase });
+    this.phase = phase;
+  }
+
+  /** Closes the client and its backend. Idempotent. */
+  close(): void {
+    if (this.phase === 'closed') return;
+    const wasOpen = this.phase !== 'closing';
+    this.phase = 'closed';
+    this.services.onClientClose(this, wasOpen);
+    this.backend?.close();
+    this.out.close();
+    this.socket.end();
+  }
+
+  /** Stop after the current command: used by graceful shutdown. */
+  get isIdle(): boolean {
+    return this.inFlight === null && !this.isWaitingOnCore;
+  }
+
+  // ---- client side -----------------------------------------------------
+
+  onClientData(chunk: Uint8Array): void {
+    if (this.phase === 'tunnel') {
+      this.backend?.write(chunk);
+      return;
+    }
+    if (this.phase === 'closed' || this.phase === 'closing') return;
+    try {
+      this.framer.push(chunk);
+      this.pump();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  onClientDrain(): void {
+    this.out.drain();
+  }
+
+  /** Processes buffered client packets as far as the current state allows. */
+  private pump(): void {
+    for (;;) {
+      if (this.phase === 'closed' || this.phase === 'closing' || this.phase === 'connecting') return;
+      if (this.current !== null || this.isWaitingOnCore) {
+        if (this.current === null || !this.current.isAwaitingClient) break;
+        const frame = this.framer.next();
+        if (frame === null) break;
+        this.backend!.write(frame.raw);
+        // An empty packet ends LOCAL INFILE data; auth replies are single packets.
+        if (this.current.shape === 'result' && frame.payload.length === 0) this.current.endInfile();
+        continue;
+      }
+      const frame = this.framer.next();
+      if (frame === null) break;
+      if (this.phase === 'handshake') this.onHandshakeResponse(frame);
+      else this.dispatch(frame);
+    }
+    this.applyClientBackpressure();
+  }
+
+  private applyClientBackpressure(): void {
+    const shouldPause = this.framer.buffered > MAX_PIPELINED_BYTES;
+    if (shouldPause !== this.isClientPaused) {
+      this.isClientPaused = shouldPause;
+      if (shouldPause) pauseReading(this.socket as Socket<unknown>);
+      else resumeReading(this.socket as Socket<unknown>);
+    }
+  }
+
+  private onHandshakeResponse(frame: Frame): void {
+    const response = readHandshakeResponse(frame.payload);
+    if (response.isSslRequest) {
+      throw new ProxyError('PROTOCOL_VIOLATION', 'TLS is not supported by this proxy; connect without SSL', { fatal: true });
+    }
+    const s = this.session;
+    s.user = response.user;
+    s.database = response.database;
+    s.charset = String(response.charset);
+    s.capabilities = response.capabilities;
+    this.mariaDbCapabilities = response.mariaDbCapabilities;
+    this.enter('auth');
+    this.relay(frame, 'auth', { command: -1, statement: null, startedAt: 0, hasResponse: true, hasRelayed: false });
+  }
+
+  // ---- commands --------------------------------------------------------
+
+  private dispatch(frame: Frame): void {
+    const payload = frame.payload;
+    if (payload.length === 0) throw new ProxyError('PROTOCOL_VIOLATION', 'empty command packet', { fatal: true });
+    if (this.backend === null || !this.backend.isOpen) {
+      throw new ProxyError('BACKEND_LOST', 'Lost connection to backend; reconnect', { fatal: true });
+    }
+    const command = payload[0]!;
+    const startedAt = performance.now();
+    const inFlight: CommandInFlight = { command, statement: null, startedAt, hasResponse: true, hasRelayed: false };
+    switch (command) {
+      case Com.Query: {
+        const statement = parseStatement(decodeSqlText(payload, 1), 'mysql');
+        inFlight.statement = statement;
+        if (statement.kind === 'show' && isStatusCommand(statement.cacheText())) {
+          this.answerStatus(frame.seq, inFlight);
+          return;
+        }
+        if (this.services.interceptQuery?.(this, frame, inFlight.statement, startedAt)) return;
+        this.answeredBy = 'primary';
+        this.relay(frame, 'result', inFlight);
+        return;
+      }
+      case Com.StmtExecute: {
+        const id = readU32(payload, 1);
+        inFlight.statement = this.prepared.get(id)?.statement ?? null;
+        if (this.services.interceptExecute?.(this, frame, id, startedAt)) return;
+        this.answeredBy = 'primary';
+        this.relay(frame, 'result', inFlight, true);
+        return;
+      }
+      case Com.StmtPrepare:
+        inFlight.prepared = parseStatement(decodeSqlText(payload, 1), 'mysql');
+        this.relay(frame, 'prepare', inFlight);
+        return;
+      case Com.StmtFetch:
+        this.relay(frame, 'fetch', inFlight);
+        return;
+      case Com.StmtClose:
+        this.prepared.delete(readU32(payload, 1));
+        this.backend.write(frame.raw);
+        return;
+      case Com.StmtSendLongData:
+        this.backend.write(frame.raw);
+        return;
+      case Com.Quit:
+        this.backend.write(frame.raw);
+        this.close();
+        return;
+      case Com.InitDb:
+        inFlight.database = decodeUtf8(payload.subarray(1));
+        this.relay(frame, 'single', inFlight);
+        return;
+      case Com.ChangeUser:
+        inFlight.changeUser = readChangeUser(payload, this.session.capabilities);
+        this.relay(frame, 'auth', inFlight);
+        return;
+      case Com.FieldList:
+        this.relay(frame, 'field-list', inFlight);
+        return;
+      case Com.ProcessInfo:
+      case Com.StmtBulkExecute:
+        this.relay(frame, 'result', inFlight);
+        return;
+      case Com.BinlogDump:
+      case Com.BinlogDumpGtid:
+      case Com.TableDump:
+        // Replication streams never end in a response boundary: become a plain byte tunnel.
+        this.services.log.info('client switched to tunnel mode', { client: this.id, command });
+        this.enter('tunnel');
+        this.backend.setOwner(this);
+        this.backend.write(frame.raw);
+        this.backend.write(this.framer.takeRest());
+        return;
+      default:
+        // COM_PING, COM_STATISTICS, COM_RESET_CONNECTION, COM_SET_OPTION, COM_PROCESS_KILL,
+        // COM_STMT_RESET, COM_REFRESH, COM_DEBUG, ... and anything unknown: one response packet.
+        this.relay(frame, 'single', inFlight);
+    }
+  }
+
+  /** Sends a command to the backend and relays its response to this client. */
+  relay(frame: Frame, shape: ResponseShape, inFlight: CommandInFlight, isExecute = false): void {
+    const tracker = new ResponseTracker(shape, (this.session.capabilities & Cap.DeprecateEof) !== 0, isExecute);
+    if (shape === 'auth' && inFlight.command === -1) tracker.isAwaitingClient = false;
+    this.current = tracker;
+    this.inFlight = inFlight;
+    this.backend!.expect(tracker, this);
+    this.backend!.write(frame.raw);
+  }
+
+  // ---- ResponseSink: relaying the backend's answer -----------------------
+
+  onResponseBytes(buf: Uint8Array, start: number, end: number): void {
+    if (this.inFlight) this.inFlight.hasRelayed = true;
+    this.out.write(buf, start, end);
+  }
+
+  onResponseEnd(tracker: ResponseTracker): void {
+    const inFlight = this.inFlight;
+    this.current = null;
+    this.inFlight = null;
+    if (inFlight === null) return;
+    this.session.applyStatus(tracker.statusFlags);
+    if (inFlight.command === -1) {
+      this.onAuthEnd(tracker);
+    } else {
+      this.afterCommand(inFlight, tracker);
+    }
+    if (this.phase === 'command' || this.phase === 'handshake') this.pump();
+  }
+
+  onResponseLost(error: ProxyError): void {
+    const inFlight = this.inFlight;
+    this.current = null;
+    this.inFlight = null;
+    this.services.onBackendError('lost');
+    if (inFlight && !inFlight.hasRelayed && inFlight.hasResponse) {
+      this.sendError(inFlight.command === -1 ? 2 : 1, errPacketFor('BACKEND_LOST', error.message));
+    }
+    this.close();
+  }
+
+  private onAuthEnd(tracker: ResponseTracker): void {
+    if (tracker.outcome === 'ok') {
+      this.enter('command');
+      this.services.log.debug('client authenticated', { client: this.id, user: this.session.user });
+    } else {
+      this.close();
+    }
+  }
+
+  private afterCommand(inFlight: CommandInFlight, tracker: ResponseTracker): void {
+    const s = this.session;
+    const isOk = tracker.outcome !== 'err';
+    switch (inFlight.command) {
+      case Com.Query:
+      case Com.StmtExecute: {
+        const statement = inFlight.statement;
+        if (statement !== null && inFlight.command === Com.Query && isOk) this.trackStatementEffects(statement, tracker);
+        this.services.observeQuery(this, statement, false, (performance.now() - inFlight.startedAt) / 1000);
+        return;
+      }
+      case Com.StmtPrepare:
+        if (tracker.outcome === 'ok' && inFlight.prepared) {
+          this.prepared.set(tracker.preparedId, { statement: inFlight.prepared, paramCount: tracker.preparedParams });
+        }
+        return;
+      case Com.InitDb:
+        if (isOk && inFlight.database !== undefined) s.database = inFlight.database;
+        return;
+      case Com.ChangeUser:
+        this.prepared.clear();
+        if (tracker.outcome === 'ok' && inFlight.changeUser) {
+          s.user = inFlight.changeUser.user;
+          s.database = inFlight.changeUser.database;
+          if (inFlight.changeUser.charset !== null) s.charset = String(inFlight.changeUser.charset);
+          s.resetState();
+        } else {
+          // A failed COM_CHANGE_USER leaves the connection unauthenticated: the server closes it.
+          this.close();
+        }
+        return;
+      case Com.ResetConnection:
+        if (isOk) {
+          this.prepared.clear();
+          s.resetState();
+        }
+        return;
+    }
+  }
+
+  /** Session effects of a successful text statement. */
+  private trackStatementEffects(statement: Statement, tracker: ResponseTracker): void {
+    const s = this.session;
+    if (statement.isMultiStatement && tracker.results > 1) {
+      // Later statements were not classified; they may have changed anything.
+      s.hasUntrackedState = true;
+      return;
+    }
+    switch (statement.kind) {
+      case 'use':
+        if (statement.useDatabase !== null) s.database = statement.useDatabase;
+        return;
+      case 'set':
+        if (statement.setTarget === 'charset') s.charset = statement.cacheText();
+        else if (statement.setTarget !== 'autocommit') s.hasUntrackedState = true;
+        return;
+      case 'lock_tables':
+        s.hasTableLocks = true;
+        return;
+      case 'unlock_tables':
+        s.hasTableLocks = false;
+        return;
+      case 'call':
+        // A procedure may set session variables the proxy cannot see.
+        s.hasUntrackedState = true;
+        return;
+      case 'ddl':
+        if (/^\s*create\s+temporary/i.test(statement.cacheText())) s.hasUntrackedState = true;
+        return;
+    }
+  }
+
+  // ---- answers the proxy writes itself ---------------------------------
+
+  private answerStatus(seq: number, inFlight: CommandInFlight): void {
+    const rows = statusRows({
+      shard: this.session.group,
+      answeredBy: this.answeredBy,
+      cacheAgeSeconds: this.cacheAgeSeconds,
+      lastBatchSize: this.lastBatchSize,
+      isInTransaction: this.session.isInTransaction,
+    });
+    const w = this.writer.reset();
+    writeTextResultSet(w, (seq + 1) & 0xff, STATUS_COLUMNS, rows, this.session.capabilities, this.mariaDbCapabilities, this.session.statusFlags);
+    this.out.write(w.finish());
+    this.services.observeQuery(this, inFlight.statement, false, (performance.now() - inFlight.startedAt) / 1000);
+  }
+
+  /** Writes an ERR packet with sequence id `seq`. */
+  sendError(seq: number, err: ErrPacket): void {
+    const w = this.writer.reset().begin();
+    writeErr(w, err);
+    w.end(seq);
+    this.out.write(w.finish());
+  }
+
+  /** Top-level error handling: a ProxyError goes to the client; anything else is a bug, logged and hidden. */
+  private fail(error: unknown): void {
+    if (isProxyError(error)) {
+      this.services.log.warn('client error', { client: this.id, code: error.code, error: error.message });
+      this.sendError(this.phase === 'handshake' ? 2 : 1, errPacketFor(error.code, error.message));
+      if (error.fatal) this.close();
+      return;
+    }
+    this.services.log.error('internal error', { client: this.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    this.sendError(1, errPacketFor('INTERNAL', `internal proxy error (connection ${this.id}); see the proxy log`));
+    this.close();
+  }
+
+  // ---- BackendOwner ----------------------------------------------------
+
+  onUnsolicited(buf: Uint8Array, start: number, end: number): void {
+    // E.g. the server's ERR before it closes an idle connection: the client would have seen it directly too.
+    this.out.write(buf, start, end);
+  }
+
+  onBackendClosed(error: ProxyError | null): void {
+    if (error !== null) {
+      this.services.log.info('backend closed', { client: this.id, error: error.message });
+      if (this.phase === 'connecting') {
+        this.services.onBackendError('connect');
+        this.sendError(0, errPacketFor('BACKEND_UNAVAILABLE', error.message));
+      }
+    }
+    if (this.inFlight === null) this.close();
+  }
+
+  onBackendBackpressure(isFull: boolean): void {
+    if (isFull) pauseReading(this.socket as Socket<unknown>);
+    else if (!this.isClientPaused) resumeReading(this.socket as Socket<unknown>);
+  }
+
+  /** The backend connection, for the core's batch and cache runners. */
+  get backendConnection(): BackendConnection | null {
+    return this.backend;
+  }
+
+  /** Reads the OK packet fields of a captured response (for batching and LAST_INSERT_ID). */
+  readOkPacket(payload: Uint8Array): ReturnType<typeof readOk> {
+    return readOk(payload, this.session.capabilities);
+  }
+}
+
+function readU32(payload: Uint8Array, at: number): number {
+  return (payload[at]! | (payload[at + 1]! << 8) | (payload[at + 2]! << 16)) + payload[at + 3]! * 0x1000000;
+}

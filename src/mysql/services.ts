@@ -1,0 +1,24 @@
+import type { Logger } from '../log.ts';
+import type { ProtocolConfig } from '../config/types.ts';
+import type { Statement } from '../core/sql/index.ts';
+import type { ClientConnection } from './frontend.ts';
+import type { Frame } from './wire/framing.ts';
+
+/**
+ * What a MariaDB client connection needs from the rest of the proxy. The
+ * listener builds one per config generation; connections keep the one they
+ * started with.
+ */
+export interface MysqlServices {
+  readonly config: ProtocolConfig;
+  readonly log: Logger;
+  onClientOpen(client: ClientConnection): void;
+  /** `wasOpen` is false when the connection was already being drained. */
+  onClientClose(client: ClientConnection, wasOpen: boolean): void;
+  onBackendError(kind: 'connect' | 'lost'): void;
+  observeQuery(client: ClientConnection, statement: Statement | null, isCached: boolean, seconds: number): void;
+  /** Lets the cache or the batcher take a COM_QUERY. Returns true when it did. */
+  interceptQuery?(client: ClientConnection, frame: Frame, statement: Statement, startedAt: number): boolean;
+  /** The same for COM_STMT_EXECUTE of prepared statement `statementId`. */
+  interceptExecute?(client: ClientConnection, frame: Frame, statementId: number, startedAt: number): boolean;
+}
