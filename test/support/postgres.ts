@@ -1,0 +1,319 @@
+/**
+ * Throwaway PostgreSQL servers, the twin of `mariadb.ts`: tests that stop,
+ * kill or reconfigure a backend use these, everything else the shared server
+ * on 127.0.0.1:5432.
+ *
+ * PostgreSQL refuses to run as root, and the harness runs as root, so initdb
+ * and postgres run as the `postgres` OS user via `setpriv`, which execs in
+ * place: the spawned pid is the postmaster's, and signals reach it directly
+ * (`runuser`/`su` would sit in between and hold signals back for seconds).
+ *
+ * Like the shared server: trust authentication, UTF8 with C.UTF-8, superusers
+ * `postgres` and `root`, databases `postgres`, `root` and `test`.
+ */
+import type { Subprocess } from 'bun';
+import { existsSync } from 'node:fs';
+import { chown, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { freePort, isPortOpen } from './ports.ts';
+import { descendantPids, hasExited, isRunning, onProcessExit, runCommand, signalPid, tailOfFile, terminate } from './process.ts';
+import { makeScratchDir, removeDir, removeDirSync, scratchRoot } from './tmp.ts';
+import { waitUntil } from './wait.ts';
+
+export interface StartPostgresOptions {
+  /** `max_connections`; the server default is 100. */
+  maxConnections?: number;
+  /** Extra server settings, each passed as `-c name=value`; they override the harness's. */
+  settings?: Record<string, string | number>;
+  /** Deadline for the server to answer a query. Default 30 s. */
+  startTimeoutMs?: number;
+}
+
+export interface PostgresServer {
+  readonly host: string;
+  readonly port: number;
+  /** Pid of the current postmaster; it changes after `restart()`. */
+  readonly pid: number;
+  readonly dir: string;
+  readonly dataDir: string;
+  /** Directory holding the `.s.PGSQL.<port>` unix socket. */
+  readonly socketDir: string;
+  /** Milliseconds from the call to the first successful query. */
+  readonly startupMs: number;
+  isRunning(): boolean;
+  /** The server's log (stderr). */
+  log(): string;
+  /** Fast shutdown (SIGINT), wait for the exit (SIGKILL after 20 s), remove the directory. Idempotent. */
+  stop(): Promise<void>;
+  /** SIGKILL the postmaster and every backend process, keeping the data for `restart()`. */
+  kill(): Promise<void>;
+  /** Stops the server if running, starts it again on the same port and data, waits until ready. */
+  restart(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const BIN_DIR = '/usr/lib/postgresql/15/bin';
+const OS_USER = 'postgres';
+const STOP_GRACE_MS = 20_000;
+const MAX_BIND_ATTEMPTS = 5;
+
+/**
+ * fsync is off because throwaway data never needs to survive a machine crash;
+ * a killed postgres still loses nothing acknowledged, since the WAL write
+ * reached the page cache. Dynamic shared memory lives in the data directory so
+ * that a SIGKILLed server leaves nothing behind in /dev/shm.
+ */
+const BASE_SETTINGS: Record<string, string> = {
+  listen_addresses: HOST,
+  fsync: 'off',
+  shared_buffers: '32MB',
+  dynamic_shared_memory_type: 'mmap',
+  logging_collector: 'off',
+};
+
+/** Bump when the template recipe changes, so stale templates are not reused. */
+const TEMPLATE_RECIPE = 1;
+
+/** One template build per test process; other processes race safely via rename. */
+let templatePromise: Promise<string> | undefined;
+
+/** Starts a private PostgreSQL on a free port and resolves once it answers a query. */
+export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresServer> {
+  const startedAt = performance.now();
+  const template = await postgresTemplate();
+  const owner = await osUser(OS_USER);
+  const dir = makeScratchDir('tqdb-postgres-');
+  let instance: PostgresInstance | undefined;
+  const unregister = onProcessExit(() => {
+    instance?.killTreeSync();
+    removeDirSync(dir);
+  });
+  try {
+    // The postmaster writes its socket and lock file here.
+    await chown(dir, owner.uid, owner.gid);
+    const dataDir = join(dir, 'data');
+    await runCommand(['cp', '-a', template, dataDir]);
+    const settings: Record<string, string> = { ...BASE_SETTINGS, unix_socket_directories: dir };
+    if (options.maxConnections !== undefined) settings.max_connections = String(options.maxConnections);
+    for (const [name, value] of Object.entries(options.settings ?? {})) settings[name] = String(value);
+    for (let attempt = 1; ; attempt++) {
+      instance = new PostgresInstance(dir, dataDir, freePort(), settings, options.startTimeoutMs ?? 30_000, unregister);
+      try {
+        await instance.launch();
+        break;
+      } catch (error) {
+        if (!(error instanceof PortInUseError) || attempt >= MAX_BIND_ATTEMPTS) throw error;
+      }
+    }
+    instance.startupMs = performance.now() - startedAt;
+    return instance;
+  } catch (error) {
+    instance?.killTreeSync();
+    if (instance?.currentProc !== undefined) await instance.currentProc.exited;
+    await removeDir(dir);
+    unregister();
+    throw error;
+  }
+}
+
+class PortInUseError extends Error {}
+
+class PostgresInstance implements PostgresServer {
+  readonly host = HOST;
+  startupMs = 0;
+  currentProc: Subprocess | undefined;
+  private isRemoved = false;
+  private readonly logPath: string;
+
+  constructor(
+    readonly dir: string,
+    readonly dataDir: string,
+    readonly port: number,
+    private readonly settings: Record<string, string>,
+    private readonly startTimeoutMs: number,
+    private readonly unregisterExitCleanup: () => void,
+  ) {
+    this.logPath = join(dir, 'postgres.log');
+  }
+
+  get socketDir(): string {
+    return this.dir;
+  }
+
+  get pid(): number {
+    if (this.currentProc === undefined) throw new Error('postgres has not been started');
+    return this.currentProc.pid;
+  }
+
+  isRunning(): boolean {
+    return this.currentProc !== undefined && isRunning(this.currentProc);
+  }
+
+  log(): string {
+    return tailOfFile(this.logPath, 1_000_000);
+  }
+
+  async launch(): Promise<void> {
+    const args = [join(BIN_DIR, 'postgres'), '-D', this.dataDir, '-p', String(this.port)];
+    for (const [name, value] of Object.entries(this.settings)) args.push('-c', `${name}=${value}`);
+    const proc = Bun.spawn(asOsUser(args), {
+      stdin: 'ignore',
+      stdout: 'ignore',
+      stderr: Bun.file(this.logPath),
+    });
+    this.currentProc = proc;
+    const exitedEarly = proc.exited.then((code): never => {
+      const log = tailOfFile(this.logPath);
+      if (/could not bind IPv4 address[^\n]*Address already in use/.test(log)) {
+        throw new PortInUseError(`port ${this.port} was taken before postgres bound it`);
+      }
+      throw new Error(`postgres exited with code ${code} before accepting connections. Log:\n${log}`);
+    });
+    exitedEarly.catch(() => {});
+    try {
+      await waitUntil(() => this.tryReadyQuery(), {
+        timeoutMs: this.startTimeoutMs,
+        intervalMs: 10,
+        description: `postgres on ${HOST}:${this.port} to answer a query`,
+        abort: exitedEarly,
+      });
+    } catch (error) {
+      if (error instanceof PortInUseError) throw error;
+      this.killTreeSync();
+      await proc.exited;
+      if (error instanceof Error && error.message.startsWith('timed out')) {
+        throw new Error(`${error.message}\nLog:\n${tailOfFile(this.logPath)}`);
+      }
+      throw error;
+    }
+  }
+
+  private async tryReadyQuery(): Promise<boolean> {
+    const sql = new Bun.SQL({
+      hostname: HOST,
+      port: this.port,
+      username: 'root',
+      database: 'test',
+      max: 1,
+      connectionTimeout: 2,
+    });
+    try {
+      await sql`SELECT 1`;
+      return true;
+    } finally {
+      await sql.close();
+    }
+  }
+
+  /**
+   * SIGKILLs the postmaster and its children in one go. Killing only the
+   * postmaster would leave backends running against its shared memory, and a
+   * restart would then refuse to start.
+   */
+  killTreeSync(): void {
+    const proc = this.currentProc;
+    if (proc === undefined || !isRunning(proc)) return;
+    const children = descendantPids(proc.pid);
+    proc.kill('SIGKILL');
+    for (const child of children) signalPid(child, 'SIGKILL');
+  }
+
+  async stop(): Promise<void> {
+    // SIGINT is "fast shutdown": SIGTERM ("smart") would wait for clients to leave.
+    if (this.currentProc !== undefined) await terminate(this.currentProc, 'SIGINT', STOP_GRACE_MS);
+    if (!this.isRemoved) {
+      this.isRemoved = true;
+      await removeDir(this.dir);
+      this.unregisterExitCleanup();
+    }
+  }
+
+  async kill(): Promise<void> {
+    const proc = this.currentProc;
+    if (proc === undefined || !isRunning(proc)) return;
+    const children = descendantPids(proc.pid);
+    this.killTreeSync();
+    await proc.exited;
+    // Backends are children of the postmaster, so nobody awaits them here.
+    await waitUntil(() => children.every(hasExited), {
+      timeoutMs: 10_000,
+      description: `postgres backends ${children.join(', ')} to exit`,
+    });
+  }
+
+  async restart(): Promise<void> {
+    if (this.isRemoved) throw new Error('cannot restart a stopped PostgreSQL: its data directory was removed');
+    if (this.currentProc !== undefined) await terminate(this.currentProc, 'SIGINT', STOP_GRACE_MS);
+    if (await isPortOpen(this.port)) {
+      throw new Error(`cannot restart PostgreSQL: port ${this.port} is now used by another process`);
+    }
+    await this.launch();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+function asOsUser(argv: string[]): string[] {
+  return ['setpriv', `--reuid=${OS_USER}`, `--regid=${OS_USER}`, '--init-groups', '--', ...argv];
+}
+
+async function osUser(name: string): Promise<{ uid: number; gid: number }> {
+  const [uid, gid] = await Promise.all([runCommand(['id', '-u', name]), runCommand(['id', '-g', name])]);
+  return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
+}
+
+/**
+ * Path of an initialised data directory (with the `root` role and the `test`
+ * and `root` databases), created on first use under a unique name and renamed
+ * into place, so concurrent test processes never see a half-built template.
+ */
+function postgresTemplate(): Promise<string> {
+  templatePromise ??= buildTemplate().catch((error: unknown) => {
+    templatePromise = undefined;
+    throw error;
+  });
+  return templatePromise;
+}
+
+async function buildTemplate(): Promise<string> {
+  const postgresBin = join(BIN_DIR, 'postgres');
+  const version = (await runCommand([postgresBin, '--version'])).trim();
+  const key = Bun.hash(`${TEMPLATE_RECIPE}\n${version}`).toString(16);
+  const path = join(scratchRoot(), `tqdb-postgres-template-${key}`);
+  if (existsSync(join(path, 'PG_VERSION'))) return path;
+  const owner = await osUser(OS_USER);
+  const building = makeScratchDir(`tqdb-postgres-template-${key}.building-`);
+  try {
+    await chown(building, owner.uid, owner.gid);
+    const dataDir = join(building, 'data');
+    await runCommand(
+      asOsUser([
+        join(BIN_DIR, 'initdb'),
+        '-D',
+        dataDir,
+        '--auth=trust',
+        '--username=postgres',
+        '--encoding=UTF8',
+        '--locale=C.UTF-8',
+        '--no-sync',
+        '--no-instructions',
+      ]),
+    );
+    // Single-user mode runs SQL without starting a server: one statement per line.
+    await runCommand(asOsUser([postgresBin, '--single', '-D', dataDir, '-F', 'postgres']), {
+      stdin: 'CREATE ROLE root SUPERUSER LOGIN;\nCREATE DATABASE test;\nCREATE DATABASE root;\n',
+    });
+    try {
+      await rename(dataDir, path);
+    } catch (error) {
+      // Another process renamed its template first; theirs is as good as ours.
+      if (!existsSync(join(path, 'PG_VERSION'))) throw error;
+    }
+    return path;
+  } finally {
+    await removeDir(building);
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Child-process plumbing shared by the throwaway-server and proxy starters.
+ */
+import type { Subprocess } from 'bun';
+import { readdirSync, readFileSync } from 'node:fs';
+
+export type Signal = NodeJS.Signals;
+
+/**
+ * Emergency cleanups for things a test started, run synchronously when the
+ * test process exits. They only matter when a test forgot `stop()` or the run
+ * was interrupted: a throwaway mariadbd must not outlive `bun test`.
+ * This is the harness's one piece of module-level mutable state.
+ */
+const exitCleanups = new Set<() => void>();
+let isExitHookInstalled = false;
+
+/** Registers `cleanup` to run at process exit; returns the unregister function. */
+export function onProcessExit(cleanup: () => void): () => void {
+  if (!isExitHookInstalled) {
+    isExitHookInstalled = true;
+    process.once('exit', () => {
+      for (const fn of exitCleanups) {
+        try {
+          fn();
+        } catch {
+          // Best effort: the process is going away regardless.
+        }
+      }
+      exitCleanups.clear();
+    });
+  }
+  exitCleanups.add(cleanup);
+  return () => {
+    exitCleanups.delete(cleanup);
+  };
+}
+
+/** Whether the process has not exited yet (its exit has not been observed). */
+export function isRunning(proc: Subprocess): boolean {
+  return proc.exitCode === null && proc.signalCode === null;
+}
+
+/**
+ * Resolves with the exit code once `proc` exits, or with `undefined` when
+ * `timeoutMs` passes first.
+ */
+export async function waitForExit(proc: Subprocess, timeoutMs: number): Promise<number | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), timeoutMs);
+  });
+  try {
+    return await Promise.race([proc.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Sends `signal`, waits up to `graceMs` for the exit, then SIGKILLs. Resolves
+ * with the exit code (Bun reports 128 + signal number for a signalled exit).
+ */
+export async function terminate(proc: Subprocess, signal: Signal, graceMs: number): Promise<number> {
+  if (!isRunning(proc)) return proc.exited;
+  proc.kill(signal);
+  const code = await waitForExit(proc, graceMs);
+  if (code !== undefined) return code;
+  proc.kill('SIGKILL');
+  return proc.exited;
+}
+
+/** Pids of every live descendant of `pid` (children first, then theirs). */
+export function descendantPids(pid: number): number[] {
+  const childrenOf = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    const child = Number(entry);
+    if (!Number.isInteger(child)) continue;
+    const parent = readParentPid(child);
+    if (parent === undefined) continue;
+    const list = childrenOf.get(parent);
+    if (list === undefined) childrenOf.set(parent, [child]);
+    else list.push(child);
+  }
+  const result: number[] = [];
+  const queue = [pid];
+  for (let i = 0; i < queue.length; i++) {
+    for (const child of childrenOf.get(queue[i]) ?? []) {
+      result.push(child);
+      queue.push(child);
+    }
+  }
+  return result;
+}
+
+function readParentPid(pid: number): number | undefined {
+  const fields = readStatFields(pid);
+  if (fields === undefined) return undefined;
+  const ppid = Number(fields[1]);
+  return Number.isInteger(ppid) ? ppid : undefined;
+}
+
+/**
+ * The fields of `/proc/<pid>/stat` after the command name, i.e. starting at
+ * field 3 (state): index 0 is state, 1 ppid, 11 utime, 12 stime (proc(5)).
+ * The command name may contain spaces and parentheses, hence the last ')'.
+ */
+export function readStatFields(pid: number): string[] | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined; // exited (and was reaped) meanwhile
+  }
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/**
+ * Whether `pid` has finished: gone, or a zombie. A killed postgres backend is
+ * reparented away from us, and its new parent may reap it late.
+ */
+export function hasExited(pid: number): boolean {
+  const fields = readStatFields(pid);
+  return fields === undefined || fields[0] === 'Z' || fields[0] === 'X';
+}
+
+/** Sends `signal` to a pid that may already be gone. */
+export function signalPid(pid: number, signal: Signal): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // ESRCH: already exited.
+  }
+}
+
+/** The last `maxChars` characters of a file, or '' when it cannot be read. */
+export function tailOfFile(path: string, maxChars = 4000): string {
+  try {
+    const text = readFileSync(path, 'utf8');
+    return text.length > maxChars ? `…${text.slice(-maxChars)}` : text;
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Runs a command to completion and resolves with its stdout; rejects with its
+ * output on a non-zero exit or when it cannot be started.
+ */
+export async function runCommand(argv: string[], options: { stdin?: string } = {}): Promise<string> {
+  let proc: Subprocess<'pipe' | 'ignore', 'pipe', 'pipe'>;
+  try {
+    proc = Bun.spawn(argv, {
+      stdin: options.stdin === undefined ? 'ignore' : 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
+  } catch (error) {
+    throw new Error(`cannot run ${argv[0]}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const stdin = proc.stdin;
+  if (options.stdin !== undefined && stdin !== undefined && typeof stdin !== 'number') {
+    stdin.write(options.stdin);
+    await stdin.end();
+  }
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  if (code !== 0) {
+    throw new Error(`${argv.join(' ')} exited with code ${code}:\n${stderr}${stdout}`);
+  }
+  return stdout;
+}
