@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'bun:test';
+import { BatchManager, type BatchManagerOptions, type BatchMember, type BatchObserver } from '../../../../src/core/batch/batch-manager.ts';
+
+interface Write extends BatchMember {
+  id: number;
+  outcome?: string;
+}
+
+const options: BatchManagerOptions = {
+  initialDelayMs: 10_000, minDelayMs: 1, maxDelayMs: 10_000, writeThreshold: 1000, adaptiveStep: 1.5, intervalSeconds: 60,
+  maxBatchSize: 3, maxBatchBytes: 1000, timeoutMs: 30_000,
+};
+
+const quietObserver: BatchObserver = { batchStarted() {}, batchFinished() {}, delayChanged() {} };
+
+/** A runner whose batches finish only when the test says so. */
+class ManualRunner {
+  batches: Write[][] = [];
+  private releases: (() => void)[] = [];
+  abandoned: Write[] = [];
+  run(members: Write[]): Promise<void> {
+    this.batches.push(members);
+    return new Promise((resolve) => this.releases.push(() => {
+      for (const m of members) m.outcome = 'ran';
+      resolve();
+    }));
+  }
+  abandon(member: Write): void {
+    member.outcome = 'abandoned';
+    this.abandoned.push(member);
+  }
+  finishNext(): Promise<void> {
+    this.releases.shift()!();
+    return Bun.sleep(0);
+  }
+}
+
+let nextId = 1;
+function write(key = 'k', extra: Partial<Write> = {}): Write {
+  return { id: nextId++, key, site: 'test', maxWaitMs: null, bytes: 10, enqueuedAtMs: 0, state: 'queued', ...extra };
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = performance.now() + 5000;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error('condition not reached');
+    await Bun.sleep(1);
+  }
+}
+
+describe('BatchManager', () => {
+  it('sends a write at once when its key has nothing in flight', () => {
+    const runner = new ManualRunner();
+    const m = new BatchManager<Write>(options, runner, quietObserver);
+    const w = write();
+    m.enqueue(w);
+    expect(runner.batches).toEqual([[w]]);
+    expect(w.state).toBe('running');
+  });
+
+  it('gathers writes that arrive while a batch runs and sends them when it completes', async () => {
+    const runner = new ManualRunner();
+    const m = new BatchManager<Write>(options, runner, quietObserver);
+    m.enqueue(write());
+    const b = write();
+    const c = write();
+    m.enqueue(b);
+    m.enqueue(c);
+    expect(runner.batches.length).toBe(1);
+    await runner.finishNext();
+    expect(runner.batches[1]).toEqual([b, c]);
+  });
+
+  it('sends a full batch at once, and later arrivals start the next batch', () => {
+    const runner = new ManualRunner();
+    const m = new BatchManager<Write>(options, runner, quietObserver);
+    m.enqueue(write());
+    const queued = [write(), write(), write(), write()];
+    for (const w of queued) m.enqueue(w);
+    expect(runner.batches.length).toBe(2);
+    expect(runner.batches[1]).toEqual(queued.slice(0, 3));
+    expect(m.queuedCount).toBe(1);
+  });
+
+  it('caps a batch in bytes', () => {
+    const runner = new ManualRunner();
+    const m = new BatchManager<Write>({ ...options, maxBatchSize: 100, maxBatchBytes: 25 }, runner, quietObserver);
+    for (let i = 0; i < 4; i++) m.enqueue(write());
+    expect(runner.batches.length).toBe(2);
+    expect(runner.batches[1]!.length).toBe(2);
+    expect(m.queuedCount).toBe(1);
+  });
+
+  it('batches different keys independently', () => {
+    const runner = new ManualRunner();
+    const m = new BatchManager<Write>(options, runner, quietObserver);
+    m.enqueue(write('a'));
+    m.enqueue(write('b'));
+    expect(runner.batches.length).toBe(2);
+  });
+
+  it('sends queued writes when the delay expires even if the previous batch still runs', async () => {
+    const runner = new ManualRunner();
+    const m = new BatchManager<Write>({ ...options, initialDelayMs: 5, minDelayMs: 5, maxDelayMs: 5 }, runner, quietObserver);
+    m.enqueue(write());
+    const late = write();
+    m.enqueue(late);
+    await until(() => runner.batches.length === 2);
+    expect(runner.batches[1]).toEqual([late]);
+  });
+
+  it('caps the wait of a write at its batch:N hint', async () => {
+    const runner = new ManualRunner();
+    const m = new BatchManager<Write>(options, runner, quietObserver);
+    m.enqueue(write());
+    m.enqueue(write('k', { maxWaitMs: 2 }));
+    await until(() => runner.batches.length === 2);
+  });
+
+  it('removes a cancelled write so it never runs', async () => {
+    const runner = new ManualRunner();
+    const m = new BatchManager<Write>(options, runner, quietObserver);
+    m.enqueue(write());
+    const leaving = write();
+    const staying = write();
+    m.enqueue(leaving);
+    m.enqueue(staying);
+    expect(m.cancel(leaving)).toBe(true);
+    await runner.finishNext();
+    expect(runner.batches[1]).toEqual([staying]);
+    expect(leaving.state).toBe('cancelled');
+    expect(m.cancel(staying)).toBe(false);
+  });
+
+  it('abandons a write that waited longer than the timeout and never runs it', async () => {
+    const runner = new ManualRunner();
+    const m = new BatchManager<Write>({ ...options, timeoutMs: 20 }, runner, quietObserver);
+    m.enqueue(write());
+    const waiting = write();
+    m.enqueue(waiting);
+    await until(() => runner.abandoned.length === 1);
+    expect(waiting.outcome).toBe('abandoned');
+    await runner.finishNext();
+    expect(runner.batches.length).toBe(1);
+  });
+
+  it('drain sends every queued write at once and waits for all batches', async () => {
+    const runner = new ManualRunner();
+    const m = new BatchManager<Write>(options, runner, quietObserver);
+    const all = [write(), write(), write()];
+    for (const w of all) m.enqueue(w);
+    const drained = m.drain();
+    expect(runner.batches.length).toBe(2);
+    let isDone = false;
+    void drained.then(() => (isDone = true));
+    await runner.finishNext();
+    expect(isDone).toBe(false);
+    await runner.finishNext();
+    await drained;
+    expect(all.every((w) => w.outcome === 'ran')).toBe(true);
+  });
+
+  it('reports batch sizes to the observer', async () => {
+    const sizes: number[] = [];
+    const runner = new ManualRunner();
+    const m = new BatchManager<Write>(options, runner, { ...quietObserver, batchStarted: (_s, size) => sizes.push(size) });
+    m.enqueue(write());
+    m.enqueue(write());
+    m.enqueue(write());
+    await runner.finishNext();
+    expect(sizes).toEqual([1, 2]);
+  });
+});
