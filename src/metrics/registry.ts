@@ -1,0 +1,492 @@
+/**
+ * Every metric the proxy exposes is defined here, on a registry this object
+ * owns (never prom-client's global one), named `tqdbproxy_<area>_<what>_<unit>`.
+ *
+ * Hot-path methods take label values from closed sets (typed unions) or from
+ * bounded label sets (`CallSiteLabels`, `BoundedLabels`), and cache the
+ * prom-client label children they use: after the first call with given label
+ * values, a call creates no metric object and builds no key string.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { BoundedLabels, CallSiteLabels, type CallSite } from './call-sites.ts';
+
+export type Protocol = 'mariadb' | 'postgres';
+export const PROTOCOL_LABELS = ['mariadb', 'postgres'] as const satisfies readonly Protocol[];
+
+/** Why a backend connection failed: `connect` (could not reach it), `lost` (dropped mid-session), `protocol` (sent bytes we could not frame), `timeout`. */
+export type BackendErrorKind = 'connect' | 'lost' | 'protocol' | 'timeout';
+export const BACKEND_ERROR_KINDS = ['connect', 'lost', 'protocol', 'timeout'] as const satisfies readonly BackendErrorKind[];
+
+export type DelayDirection = 'up' | 'down';
+export const DELAY_DIRECTIONS = ['up', 'down'] as const satisfies readonly DelayDirection[];
+
+/** Why an eligible-looking write went straight to the backend instead of into a batch. */
+export type WriteExcludedReason =
+  | 'disabled'
+  | 'hint_zero'
+  | 'transaction'
+  | 'autocommit_off'
+  | 'lock_tables'
+  | 'multi_statement'
+  | 'not_batchable'
+  | 'session_state'
+  | 'too_large'
+  | 'shutting_down';
+export const WRITE_EXCLUDED_REASONS = [
+  'disabled',
+  'hint_zero',
+  'transaction',
+  'autocommit_off',
+  'lock_tables',
+  'multi_statement',
+  'not_batchable',
+  'session_state',
+  'too_large',
+  'shutting_down',
+] as const satisfies readonly WriteExcludedReason[];
+
+export type BatchMethod = 'multi_row_insert' | 'transaction';
+export const BATCH_METHODS = ['multi_row_insert', 'transaction'] as const satisfies readonly BatchMethod[];
+
+export type CacheHitState = 'fresh' | 'stale';
+export const CACHE_HIT_STATES = ['fresh', 'stale'] as const satisfies readonly CacheHitState[];
+
+export type HintWarningKind = 'ttl_on_write' | 'out_of_range';
+export const HINT_WARNING_KINDS = ['ttl_on_write', 'out_of_range'] as const satisfies readonly HintWarningKind[];
+
+/** Seconds, 100 µs to 10 s: a cache hit is sub-millisecond, a slow query is seconds. */
+export const LATENCY_BUCKETS_SECONDS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+/** Writes per batch, up to the largest allowed writebatch_max_batch_size default. */
+export const BATCH_SIZE_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+/** Seconds a batch waited before it was sent: 0 to writebatch_max_delay_ms territory. */
+export const BATCH_DELAY_BUCKETS_SECONDS = [0, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+/**
+ * Parser statement kinds are a closed union owned by src/core/sql; this cap
+ * is only a safety net so a caller bug cannot explode the label set.
+ */
+const MAX_QUERY_TYPES = 64;
+/** Backends come from the config; the cap guards against a caller passing something else. */
+const MAX_BACKENDS = 1024;
+
+export interface MetricsOptions {
+  /** `[proxy] metrics_max_call_sites`: distinct file:line pairs (and batch sites) kept as labels. */
+  readonly maxCallSites: number;
+  /** Register prom-client's process and runtime metrics (process_*, nodejs_*). Default true. */
+  readonly collectDefaultMetrics?: boolean;
+}
+
+/** The three histograms of one batch site, children resolved once. */
+export interface BatchSiteMetrics {
+  /** The `site` label value (the site itself, or `other` past the cap). */
+  readonly label: string;
+  /** Writes in a batch that was sent. */
+  observeSize(writes: number): void;
+  /** Seconds the batch waited between its first write arriving and being sent. */
+  observeDelay(seconds: number): void;
+  /** Seconds from sending the batch to its last result. */
+  observeLatency(seconds: number): void;
+}
+
+interface CounterChild {
+  inc(value?: number): void;
+}
+interface GaugeChild {
+  inc(value?: number): void;
+  dec(value?: number): void;
+  set(value: number): void;
+}
+interface HistogramChild {
+  observe(value: number): void;
+}
+
+interface QueryChildren {
+  readonly total: CounterChild;
+  readonly latency: HistogramChild;
+}
+
+/** Four slots: protocol (mariadb, postgres) × cached (false, true). */
+type QueryRow = [QueryChildren | undefined, QueryChildren | undefined, QueryChildren | undefined, QueryChildren | undefined];
+
+export class Metrics {
+  readonly registry: Registry;
+  /** Resolves hint `file`/`line` pairs to capped label values. */
+  readonly callSites: CallSiteLabels;
+
+  private readonly queryTotal: Counter<'protocol' | 'query_type' | 'cached' | 'file' | 'line'>;
+  private readonly queryLatency: Histogram<'protocol' | 'query_type' | 'cached' | 'file' | 'line'>;
+  private readonly clientConnections: Gauge<'protocol'>;
+  private readonly backendErrors: Counter<'protocol' | 'backend' | 'kind'>;
+
+  private readonly writeBatchSize: Histogram<'site'>;
+  private readonly writeBatchDelay: Histogram<'site'>;
+  private readonly writeBatchLatency: Histogram<'site'>;
+  private readonly writeOpsPerSecond: Gauge;
+  private readonly writeCurrentDelayMs: Gauge;
+  private readonly writeDelayAdjustments: Counter<'direction'>;
+  private readonly writeBatched: Counter;
+  private readonly writeExcluded: Counter<'reason'>;
+  private readonly writeBatchMethod: Counter<'method'>;
+
+  private readonly cacheHits: Counter<'state'>;
+  private readonly cacheMisses: Counter;
+  private readonly cacheCoalesced: Counter;
+  private readonly cacheEvictions: Counter;
+  private readonly cacheBytes: Gauge;
+  private readonly cacheEntries: Gauge;
+
+  private readonly hintWarnings: Counter<'kind'>;
+
+  // Label-child caches. Indexed by CallSite.index, then query type.
+  private readonly queryChildren: (Map<string, QueryRow> | undefined)[] = [];
+  private readonly queryTypes = new BoundedLabels(MAX_QUERY_TYPES);
+  private readonly connectionChildren: Record<Protocol, GaugeChild>;
+  private readonly backendLabels = new BoundedLabels(MAX_BACKENDS);
+  private readonly backendChildren = new Map<string, CounterChild[]>();
+  private readonly batchSiteLabels: BoundedLabels;
+  private readonly batchSites = new Map<string, BatchSiteMetrics>();
+  private readonly delayChildren: Record<DelayDirection, CounterChild>;
+  private readonly excludedChildren: Record<WriteExcludedReason, CounterChild>;
+  private readonly methodChildren: Record<BatchMethod, CounterChild>;
+  private readonly hitChildren: Record<CacheHitState, CounterChild>;
+  private readonly hintWarningChildren: Record<HintWarningKind, CounterChild>;
+
+  constructor(options: MetricsOptions) {
+    this.registry = new Registry();
+    this.callSites = new CallSiteLabels(options.maxCallSites);
+    this.batchSiteLabels = new BoundedLabels(options.maxCallSites);
+    const registers = [this.registry];
+    if (options.collectDefaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+
+    this.queryTotal = new Counter({
+      name: 'tqdbproxy_query_total',
+      help: 'Statements answered, by protocol, statement kind, whether the cache answered, and hint call site (file/line capped by metrics_max_call_sites).',
+      labelNames: ['protocol', 'query_type', 'cached', 'file', 'line'],
+      registers,
+    });
+    this.queryLatency = new Histogram({
+      name: 'tqdbproxy_query_latency_seconds',
+      help: 'Time from a statement arriving to the end of its response being relayed, with the labels of tqdbproxy_query_total.',
+      labelNames: ['protocol', 'query_type', 'cached', 'file', 'line'],
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    });
+    this.clientConnections = new Gauge({
+      name: 'tqdbproxy_client_connections',
+      help: 'Client connections currently open.',
+      labelNames: ['protocol'],
+      registers,
+    });
+    this.backendErrors = new Counter({
+      name: 'tqdbproxy_backend_errors_total',
+      help: 'Backend connection failures, by backend address and kind (connect, lost, protocol, timeout).',
+      labelNames: ['protocol', 'backend', 'kind'],
+      registers,
+    });
+
+    this.writeBatchSize = new Histogram({
+      name: 'tqdbproxy_write_batch_size',
+      help: 'Writes per executed batch, by site (hint file:line or template id, capped by metrics_max_call_sites).',
+      labelNames: ['site'],
+      buckets: BATCH_SIZE_BUCKETS,
+      registers,
+    });
+    this.writeBatchDelay = new Histogram({
+      name: 'tqdbproxy_write_batch_delay_seconds',
+      help: 'Time a batch gathered writes before it was sent, by site.',
+      labelNames: ['site'],
+      buckets: BATCH_DELAY_BUCKETS_SECONDS,
+      registers,
+    });
+    this.writeBatchLatency = new Histogram({
+      name: 'tqdbproxy_write_batch_latency_seconds',
+      help: 'Time from sending a batch to its last result, by site.',
+      labelNames: ['site'],
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    });
+    this.writeOpsPerSecond = new Gauge({
+      name: 'tqdbproxy_write_ops_per_second',
+      help: 'Batched writes per second over the last writebatch_metrics_interval.',
+      registers,
+    });
+    this.writeCurrentDelayMs = new Gauge({
+      name: 'tqdbproxy_write_current_delay_ms',
+      help: 'Current adaptive batching delay in milliseconds.',
+      registers,
+    });
+    this.writeDelayAdjustments = new Counter({
+      name: 'tqdbproxy_write_delay_adjustments_total',
+      help: 'Adaptive delay changes, by direction (up, down).',
+      labelNames: ['direction'],
+      registers,
+    });
+    this.writeBatched = new Counter({
+      name: 'tqdbproxy_write_batched_total',
+      help: 'Writes executed as part of a batch.',
+      registers,
+    });
+    this.writeExcluded = new Counter({
+      name: 'tqdbproxy_write_excluded_total',
+      help: 'Writes sent straight to the backend instead of batched, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.writeBatchMethod = new Counter({
+      name: 'tqdbproxy_write_batch_method_total',
+      help: 'Batches executed, by method (multi_row_insert, transaction).',
+      labelNames: ['method'],
+      registers,
+    });
+
+    this.cacheHits = new Counter({
+      name: 'tqdbproxy_cache_hits_total',
+      help: 'Statements answered from the cache, by state (fresh, stale).',
+      labelNames: ['state'],
+      registers,
+    });
+    this.cacheMisses = new Counter({
+      name: 'tqdbproxy_cache_misses_total',
+      help: 'Cacheable statements not found in the cache.',
+      registers,
+    });
+    this.cacheCoalesced = new Counter({
+      name: 'tqdbproxy_cache_coalesced_total',
+      help: 'Cache misses served by waiting for an identical query already in flight (single-flight).',
+      registers,
+    });
+    this.cacheEvictions = new Counter({
+      name: 'tqdbproxy_cache_evictions_total',
+      help: 'Cache entries evicted to stay within cache_max_bytes.',
+      registers,
+    });
+    this.cacheBytes = new Gauge({
+      name: 'tqdbproxy_cache_bytes',
+      help: 'Bytes held by the cache, keys and values.',
+      registers,
+    });
+    this.cacheEntries = new Gauge({
+      name: 'tqdbproxy_cache_entries',
+      help: 'Entries held by the cache.',
+      registers,
+    });
+
+    this.hintWarnings = new Counter({
+      name: 'tqdbproxy_sql_hint_warnings_total',
+      help: 'SQL hints ignored, by kind (ttl_on_write, out_of_range).',
+      labelNames: ['kind'],
+      registers,
+    });
+
+    // Closed label sets get their children now, so every series is exposed
+    // (as 0) from the first scrape and the hot path never creates one.
+    this.connectionChildren = childrenFor(PROTOCOL_LABELS, (p) => this.clientConnections.labels(p));
+    this.delayChildren = childrenFor(DELAY_DIRECTIONS, (d) => zeroed(this.writeDelayAdjustments.labels(d)));
+    this.excludedChildren = childrenFor(WRITE_EXCLUDED_REASONS, (r) => zeroed(this.writeExcluded.labels(r)));
+    this.methodChildren = childrenFor(BATCH_METHODS, (m) => zeroed(this.writeBatchMethod.labels(m)));
+    this.hitChildren = childrenFor(CACHE_HIT_STATES, (s) => zeroed(this.cacheHits.labels(s)));
+    this.hintWarningChildren = childrenFor(HINT_WARNING_KINDS, (k) => zeroed(this.hintWarnings.labels(k)));
+    for (const child of Object.values(this.connectionChildren)) child.set(0);
+  }
+
+  /** Content-Type of `render()`. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** `[proxy] metrics_max_call_sites` after a reload: applies to sites not yet seen. */
+  setMaxCallSites(max: number): void {
+    this.callSites.setMax(max);
+    this.batchSiteLabels.setMax(max);
+  }
+
+  // ------------------------------------------------------------------ queries
+
+  /** The capped call site of a statement's `file`/`line` hints (either may be absent). */
+  callSite(file: string | null | undefined, line: number | null | undefined): CallSite {
+    return this.callSites.resolve(file, line);
+  }
+
+  /**
+   * Counts one answered statement and records its latency.
+   * @param queryType the parser's statement kind (a closed set)
+   * @param cached whether the cache answered it
+   * @param file the statement's `file:` hint, or null
+   * @param line the statement's `line:` hint, or null
+   */
+  observeQuery(
+    protocol: Protocol,
+    queryType: string,
+    cached: boolean,
+    file: string | null,
+    line: number | null,
+    seconds: number,
+  ): void {
+    this.observeQueryAt(protocol, queryType, cached, this.callSites.resolve(file, line), seconds);
+  }
+
+  /** `observeQuery` with the call site already resolved by `callSite()`. */
+  observeQueryAt(protocol: Protocol, queryType: string, cached: boolean, site: CallSite, seconds: number): void {
+    let byType = this.queryChildren[site.index];
+    if (byType === undefined) {
+      byType = new Map();
+      this.queryChildren[site.index] = byType;
+    }
+    // Kinds past the safety cap share the `other` row, so the cache stays bounded too.
+    const type = this.queryTypes.label(queryType);
+    let row = byType.get(type);
+    if (row === undefined) {
+      row = [undefined, undefined, undefined, undefined];
+      byType.set(type, row);
+    }
+    const slot = (protocol === 'postgres' ? 2 : 0) + (cached ? 1 : 0);
+    let children = row[slot];
+    if (children === undefined) {
+      const labels = [protocol, type, cached ? 'true' : 'false', site.file, site.line] as const;
+      children = { total: this.queryTotal.labels(...labels), latency: this.queryLatency.labels(...labels) };
+      row[slot] = children;
+    }
+    children.total.inc();
+    children.latency.observe(seconds);
+  }
+
+  /** A client connection opened (`delta` 1) or closed (`delta` -1). */
+  clientConnected(protocol: Protocol, delta: 1 | -1 = 1): void {
+    this.connectionChildren[protocol].inc(delta);
+  }
+
+  clientDisconnected(protocol: Protocol): void {
+    this.connectionChildren[protocol].dec();
+  }
+
+  /** @param backend the backend's configured address text (`host:port`), a closed set by config */
+  backendError(protocol: Protocol, backend: string, kind: BackendErrorKind): void {
+    let children = this.backendChildren.get(backend);
+    if (children === undefined) {
+      const label = this.backendLabels.label(backend);
+      children = [];
+      for (const p of PROTOCOL_LABELS) {
+        for (const k of BACKEND_ERROR_KINDS) children.push(this.backendErrors.labels(p, label, k));
+      }
+      // Only admitted backends are cached; the rest are few calls on an error path.
+      if (label === backend) this.backendChildren.set(backend, children);
+    }
+    children[PROTOCOL_LABELS.indexOf(protocol) * BACKEND_ERROR_KINDS.length + BACKEND_ERROR_KINDS.indexOf(kind)].inc();
+  }
+
+  // ----------------------------------------------------------------- batching
+
+  /**
+   * The histograms for one batch site: `file:line` from the hint, or a short
+   * template id. Resolve once per batch key and keep the result.
+   */
+  batchSite(site: string): BatchSiteMetrics {
+    const known = this.batchSites.get(site);
+    if (known !== undefined) return known;
+    const label = this.batchSiteLabels.label(site);
+    let metrics = this.batchSites.get(label);
+    if (metrics === undefined) {
+      const size = this.writeBatchSize.labels(label);
+      const delay = this.writeBatchDelay.labels(label);
+      const latency = this.writeBatchLatency.labels(label);
+      metrics = Object.freeze({
+        label,
+        observeSize: (writes: number) => size.observe(writes),
+        observeDelay: (seconds: number) => delay.observe(seconds),
+        observeLatency: (seconds: number) => latency.observe(seconds),
+      });
+      this.batchSites.set(label, metrics);
+    }
+    // Sites past the cap resolve to the shared `other` entry without being stored.
+    if (label === site) this.batchSites.set(site, metrics);
+    return metrics;
+  }
+
+  /** A batch was sent: its size and how long its first write waited. Same as `batchSite(site).observeSize/observeDelay`. */
+  observeBatch(site: string, writes: number, delaySeconds: number): void {
+    const metrics = this.batchSite(site);
+    metrics.observeSize(writes);
+    metrics.observeDelay(delaySeconds);
+  }
+
+  /** A batch finished: seconds from sending it to its last result. */
+  observeBatchLatency(site: string, seconds: number): void {
+    this.batchSite(site).observeLatency(seconds);
+  }
+
+  setWriteOpsPerSecond(opsPerSecond: number): void {
+    this.writeOpsPerSecond.set(opsPerSecond);
+  }
+
+  setWriteCurrentDelayMs(delayMs: number): void {
+    this.writeCurrentDelayMs.set(delayMs);
+  }
+
+  delayAdjusted(direction: DelayDirection): void {
+    this.delayChildren[direction].inc();
+  }
+
+  /** Counts writes that were executed inside a batch. */
+  writesBatched(writes = 1): void {
+    this.writeBatched.inc(writes);
+  }
+
+  writeExcludedFromBatch(reason: WriteExcludedReason): void {
+    this.excludedChildren[reason].inc();
+  }
+
+  /** Counts one executed batch by how it ran. */
+  batchExecuted(method: BatchMethod): void {
+    this.methodChildren[method].inc();
+  }
+
+  // -------------------------------------------------------------------- cache
+
+  cacheHit(state: CacheHitState): void {
+    this.hitChildren[state].inc();
+  }
+
+  cacheMiss(): void {
+    this.cacheMisses.inc();
+  }
+
+  /** Counts waiters answered by an identical query already in flight. */
+  cacheCoalescedWaiters(waiters = 1): void {
+    this.cacheCoalesced.inc(waiters);
+  }
+
+  cacheEvicted(entries = 1): void {
+    this.cacheEvictions.inc(entries);
+  }
+
+  /** The cache's current size; call after each insert or eviction. */
+  setCacheUsage(bytes: number, entries: number): void {
+    this.cacheBytes.set(bytes);
+    this.cacheEntries.set(entries);
+  }
+
+  // ------------------------------------------------------------------- parser
+
+  hintWarning(kind: HintWarningKind): void {
+    this.hintWarningChildren[kind].inc();
+  }
+}
+
+function childrenFor<K extends string, C>(keys: readonly K[], make: (key: K) => C): Record<K, C> {
+  const out = {} as Record<K, C>;
+  for (const key of keys) out[key] = make(key);
+  return out;
+}
+
+/** Creates the series at 0 so it is exposed before the first event. */
+function zeroed(child: CounterChild): CounterChild {
+  child.inc(0);
+  return child;
+}
