@@ -10,8 +10,10 @@ import { findPid, processCpuSeconds } from '../../bench/lib/proc.ts';
 import { percentile, summarizeLatencies } from '../../bench/lib/stats.ts';
 import { startMariaDb, type MariaDbServer } from '../support/mariadb.ts';
 import { mysqlConnect, runMariadbCli } from '../support/mysql.ts';
+import { MysqlErrorPacket, RawMysqlClient } from '../support/raw-mysql.ts';
 import { freePort, isPortOpen } from '../support/ports.ts';
 import { startPostgres } from '../support/postgres.ts';
+import { pgConnect, runPsql } from '../support/pg.ts';
 import { parseExposition, sumSamples } from '../support/prometheus.ts';
 import { findListeners, proxyConfig, ProxyStartError, startProxy } from '../support/proxy.ts';
 import {
@@ -129,6 +131,49 @@ describe('runMariadbCli', () => {
     const bad = await runMariadbCli(3306, 'SELEC 1');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('ERROR 1064');
+  });
+});
+
+describe('pgConnect and runPsql', () => {
+  it('query the shared PostgreSQL as root on test', async () => {
+    const sql = pgConnect(5432);
+    try {
+      expect(await sql`SELECT current_user AS usr, current_database() AS db`).toEqual([{ usr: 'root', db: 'test' }]);
+    } finally {
+      await sql.close();
+    }
+    expect(await runPsql(5432, 'SELECT 40 + 2', ['-At'])).toEqual({ code: 0, stdout: '42\n', stderr: '' });
+    const bad = await runPsql(5432, 'SELEC 1');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('syntax error');
+  });
+});
+
+describe('RawMysqlClient', () => {
+  it('logs in, sends a query and reads the first packet of the result', async () => {
+    const client = await RawMysqlClient.connect(3306);
+    expect(client.handshake?.serverVersion).toContain('MariaDB');
+    await client.login({ database: 'test' });
+    client.sendQuery('SELECT 1');
+    const columnCount = await client.readPacket();
+    expect([columnCount.seq, ...columnCount.payload]).toEqual([1, 1]);
+    client.destroy();
+    expect(client.isClosed).toBe(true);
+  });
+
+  it('surfaces a refused login as the server ERR packet', async () => {
+    const client = await RawMysqlClient.connect(3306);
+    const login = client.login({ user: 'tqdb_no_such_user' });
+    await expect(login).rejects.toBeInstanceOf(MysqlErrorPacket);
+    await expect(login).rejects.toMatchObject({ errno: 1045, sqlState: '28000' });
+    client.destroy();
+  });
+
+  it('sees the server close the connection after garbage', async () => {
+    const client = await RawMysqlClient.connect(3306);
+    await client.login();
+    client.write(Buffer.from([0x05, 0x00, 0x00, 0x07, 0xee, 0xee, 0xee, 0xee, 0xee])); // wrong sequence id
+    expect(await client.waitClosed()).toBe(true);
   });
 });
 
