@@ -5,6 +5,10 @@ import type { Metrics } from './metrics/registry.ts';
 import { MysqlServer } from './mysql/server.ts';
 import type { MysqlServices } from './mysql/services.ts';
 import type { ClientConnection } from './mysql/frontend.ts';
+import { BatchManager } from './core/batch/batch-manager.ts';
+import { MysqlWriteBatcher, type MysqlWrite } from './mysql/write-batcher.ts';
+import type { ProtocolConfig } from './config/types.ts';
+import { QueryCache } from './core/cache/query-cache.ts';
 
 export interface RunningProxy {
   /** Stop accepting, let in-flight work finish up to timeoutMs, close everything. */
@@ -13,11 +17,51 @@ export interface RunningProxy {
   reload(config: Config): void;
 }
 
-function mysqlServices(config: Config, log: Logger, metrics: Metrics, clients: Set<ClientConnection>): MysqlServices {
+/** One write batcher per protocol config generation. */
+function createWriteBatching(config: ProtocolConfig, metrics: Metrics): BatchManager<MysqlWrite> {
+  const wb = config.writeBatch;
+  const batcher = new MysqlWriteBatcher(config.defaultGroup, { method: (m) => metrics.batchExecuted(m) });
+  const manager = new BatchManager<MysqlWrite>(
+    {
+      initialDelayMs: wb.initialDelayMs,
+      minDelayMs: wb.minDelayMs,
+      maxDelayMs: wb.maxDelayMs,
+      writeThreshold: wb.writeThreshold,
+      adaptiveStep: wb.adaptiveStep,
+      intervalSeconds: wb.metricsIntervalSeconds,
+      maxBatchSize: wb.maxBatchSize,
+      get maxBatchBytes() {
+        return batcher.maxBatchBytes;
+      },
+      timeoutMs: wb.timeoutMs,
+    },
+    batcher,
+    {
+      batchStarted: (site, size, waitedSeconds) => metrics.observeBatch(site, size, waitedSeconds),
+      batchFinished: (site, size, seconds) => {
+        metrics.observeBatchLatency(site, seconds);
+        metrics.writesBatched(size);
+      },
+      delayChanged: (adjustment, delayMs, opsPerSecond) => {
+        metrics.setWriteCurrentDelayMs(delayMs);
+        metrics.setWriteOpsPerSecond(opsPerSecond);
+        if (adjustment !== 'none') metrics.delayAdjusted(adjustment);
+      },
+    },
+  );
+  return manager;
+}
+
+function templateId(template: string): string {
+  return `t${(Bun.hash(template) & 0xffffffffn).toString(16).padStart(8, '0')}`;
+}
+
+function mysqlServices(config: Config, log: Logger, metrics: Metrics, clients: Set<ClientConnection>, writes: BatchManager<MysqlWrite>, cache: QueryCache): MysqlServices {
   const protocolLog = log.child({ protocol: 'mariadb' });
   return {
     config: config.mariadb,
     log: protocolLog,
+    cache,
     onClientOpen(client) {
       clients.add(client);
       metrics.clientConnected('mariadb', 1);
@@ -32,13 +76,29 @@ function mysqlServices(config: Config, log: Logger, metrics: Metrics, clients: S
       const hints = statement?.hints;
       metrics.observeQuery('mariadb', statement?.kind ?? 'other', isCached, hints?.file ?? null, hints?.line ?? null, seconds);
     },
+    isBatchingEnabled: config.mariadb.writeBatch.enabled,
+    enqueueWrite: (write) => writes.enqueue(write),
+    cancelWrite: (write) => writes.cancel(write),
+    onWriteExcluded: (reason) => metrics.writeExcludedFromBatch(reason),
+    batchSite(statement, template) {
+      const { file, line } = statement.hints;
+      return file !== null ? `${file}:${line ?? ''}` : templateId(template);
+    },
   };
 }
 
 export async function startProxy(config: Config, log: Logger, metrics: Metrics): Promise<RunningProxy> {
   const clients = new Set<ClientConnection>();
   let current = config;
-  const mysql = new MysqlServer(mysqlServices(config, log, metrics, clients));
+  let writes = createWriteBatching(config.mariadb, metrics);
+  const cache = new QueryCache(config.cache, {
+    hit: (state) => metrics.cacheHit(state),
+    miss: () => metrics.cacheMiss(),
+    coalesced: (waiters) => metrics.cacheCoalescedWaiters(waiters),
+    evicted: (count) => metrics.cacheEvicted(count),
+    usage: (bytes, entries) => metrics.setCacheUsage(bytes, entries),
+  });
+  const mysql = new MysqlServer(mysqlServices(config, log, metrics, clients, writes, cache));
   const address = mysql.listen(config.mariadb.listen, config.mariadb.socket);
   log.info('listening', { protocol: 'mariadb', address });
   if (config.mariadb.socket !== null) log.info('listening', { protocol: 'mariadb', address: `unix:${config.mariadb.socket}` });
@@ -46,6 +106,8 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
   return {
     async stop(timeoutMs) {
       mysql.stopListening();
+      // Queued writes go out now; their clients get their results before anything closes.
+      await writes.drain();
       const deadline = performance.now() + timeoutMs;
       // Let commands in flight finish; idle clients are closed at once.
       while (performance.now() < deadline) {
@@ -58,7 +120,12 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
     },
     reload(next) {
       current = next;
-      mysql.setServices(mysqlServices(current, log, metrics, clients));
+      const previous = writes;
+      writes = createWriteBatching(current.mariadb, metrics);
+      void previous.drain();
+      cache.reconfigure(current.cache);
+      metrics.setMaxCallSites(current.metricsMaxCallSites);
+      mysql.setServices(mysqlServices(current, log, metrics, clients, writes, cache));
       log.info('config reloaded', { file: next.sourceFile ?? '(defaults)' });
     },
   };

@@ -96,8 +96,10 @@ export class BackendConnection {
   async connect(): Promise<void> {
     const a = this.address;
     try {
-      const options = a.kind === 'unix' ? { unix: a.path } : { hostname: a.host, port: a.port };
-      const socket = await Bun.connect<BackendConnection>({ ...options, socket: handlers, data: this });
+      const socket =
+        a.kind === 'unix'
+          ? await Bun.connect<BackendConnection>({ unix: a.path, socket: handlers, data: this })
+          : await Bun.connect<BackendConnection>({ hostname: a.host, port: a.port, socket: handlers, data: this });
       if (this.isClosed) {
         socket.end();
         return;

@@ -13,6 +13,11 @@ import { ResponseTracker, type ResponseShape } from './response-tracker.ts';
 import { MysqlSession } from './session.ts';
 import type { MysqlServices } from './services.ts';
 import { decodeSqlText } from './sql-text.ts';
+import { boundTypesOf, queryPacket } from './batch-sql.ts';
+import { decideBatching, batchGroupKey } from '../core/batch/eligibility.ts';
+import type { BatchClient, MysqlWrite } from './write-batcher.ts';
+import { cacheKey, isCacheableSession } from '../core/cache/key.ts';
+import type { CacheEntry } from '../core/cache/lru-store.ts';
 import { Cap, Com, Header } from './wire/constants.ts';
 import { PacketFramer, type Frame } from './wire/framing.ts';
 import { writeErr, type ErrPacket } from './wire/packets/err.ts';
@@ -35,8 +40,9 @@ interface CommandInFlight {
   /** COM_INIT_DB / COM_CHANGE_USER: what the session becomes on success. */
   database?: string | null;
   changeUser?: { user: string; database: string | null; charset: number | null };
-  /** COM_STMT_PREPARE: the statement text being prepared. */
+  /** COM_STMT_PREPARE: the statement being prepared, and its text as sent (owned copy). */
   prepared?: Statement;
+  preparedBytes?: Uint8Array;
   /** COM_STMT_CLOSE and friends get no response. */
   hasResponse: boolean;
   /** True once any response byte reached the client (an ERR can no longer be injected cleanly). */
@@ -45,12 +51,22 @@ interface CommandInFlight {
 
 export interface PreparedStatementInfo {
   statement: Statement;
+  /** The statement text as prepared (decoded), and as sent. */
+  sqlText: string;
+  sqlBytes: Uint8Array;
   paramCount: number;
+  /** Parameter types from the last execute that sent them (owned copy). */
+  boundTypes: Uint8Array | null;
+  /** COM_STMT_SEND_LONG_DATA since the last execute: its data lives on this connection only. */
+  hasLongData: boolean;
 }
+
+/** Responses the proxy asks for on its own behalf and does not relay. */
+const DISCARD: ResponseSink = { onResponseBytes() {}, onResponseEnd() {}, onResponseLost() {} };
 
 let nextClientId = 1;
 
-export class ClientConnection implements ResponseSink, BackendOwner {
+export class ClientConnection implements ResponseSink, BackendOwner, BatchClient {
   readonly id = nextClientId++;
   phase: FrontendPhase = 'connecting';
   readonly session: MysqlSession;
@@ -60,7 +76,8 @@ export class ClientConnection implements ResponseSink, BackendOwner {
   private readonly services: MysqlServices;
   private readonly writer = new PacketWriter();
   private backend: BackendConnection | null = null;
-  private handshake: InitialHandshake | null = null;
+  /** The backend's greeting as sent to the client (capabilities masked). */
+  handshake: InitialHandshake | null = null;
   private mariaDbCapabilities = 0;
   /** The response being relayed to this client, if any. */
   private current: ResponseTracker | null = null;
@@ -68,7 +85,15 @@ export class ClientConnection implements ResponseSink, BackendOwner {
   /** True while the core works on a command asynchronously (cache, batch): later packets wait. */
   private isWaitingOnCore = false;
   private isClientPaused = false;
+  private writeStartedAt = 0;
   readonly prepared = new Map<number, PreparedStatementInfo>();
+  /** A write of this client queued or running in a batch. */
+  private waitingWrite: MysqlWrite | null = null;
+  /** True while a batch runs on this client's backend connection. */
+  private isLending = false;
+  lastInsertIdOverride: number | null = null;
+  /** Set while this client's relayed response is also being captured for the cache (single-flight leader). */
+  private capture: { key: string; ttlSeconds: number; sink: CaptureSink } | null = null;
   answeredBy: AnsweredBy = 'none';
   cacheAgeSeconds: number | null = null;
   lastBatchSize: number | null = null;
@@ -137,7 +162,9 @@ export class ClientConnection implements ResponseSink, BackendOwner {
     const wasOpen = this.phase !== 'closing';
     this.phase = 'closed';
     this.services.onClientClose(this, wasOpen);
-    this.backend?.close();
+    if (this.waitingWrite !== null) this.services.cancelWrite?.(this.waitingWrite);
+    // A batch running on our backend connection finishes first; returnBackend closes it.
+    if (!this.isLending) this.backend?.close();
     this.out.close();
     this.socket.end();
   }
@@ -209,7 +236,7 @@ export class ClientConnection implements ResponseSink, BackendOwner {
     s.capabilities = response.capabilities;
     this.mariaDbCapabilities = response.mariaDbCapabilities;
     this.enter('auth');
-    this.relay(frame, 'auth', { command: -1, statement: null, startedAt: 0, hasResponse: true, hasRelayed: false });
+    this.relay(frame.raw, 'auth', { command: -1, statement: null, startedAt: 0, hasResponse: true, hasRelayed: false });
   }
 
   // ---- commands --------------------------------------------------------
@@ -225,57 +252,74 @@ export class ClientConnection implements ResponseSink, BackendOwner {
     const inFlight: CommandInFlight = { command, statement: null, startedAt, hasResponse: true, hasRelayed: false };
     switch (command) {
       case Com.Query: {
-        const statement = parseStatement(decodeSqlText(payload, 1), 'mysql');
+        const sqlText = decodeSqlText(payload, 1);
+        const statement = parseStatement(sqlText, 'mysql');
         inFlight.statement = statement;
         if (statement.kind === 'show' && isStatusCommand(statement.cacheText())) {
           this.answerStatus(frame.seq, inFlight);
           return;
         }
-        if (this.services.interceptQuery?.(this, frame, inFlight.statement, startedAt)) return;
+        if (this.services.interceptQuery?.(this, frame, statement, startedAt)) return;
+        if (this.tryCache(frame, inFlight, 'text', '')) return;
+        if (this.tryBatch(frame, statement, sqlText, null, startedAt)) return;
         this.answeredBy = 'primary';
-        this.relay(frame, 'result', inFlight);
+        this.relay(frame.raw, 'result', inFlight);
         return;
       }
       case Com.StmtExecute: {
         const id = readU32(payload, 1);
-        inFlight.statement = this.prepared.get(id)?.statement ?? null;
-        if (this.services.interceptExecute?.(this, frame, id, startedAt)) return;
+        const info = this.prepared.get(id);
+        inFlight.statement = info?.statement ?? null;
+        if (info !== undefined) {
+          info.boundTypes = boundTypesOf(payload, info.paramCount) ?? info.boundTypes;
+          const hadLongData = info.hasLongData;
+          info.hasLongData = false;
+          if (this.services.interceptExecute?.(this, frame, id, startedAt)) return;
+          if (payload[5] === 0 && this.tryCache(frame, inFlight, 'binary', executeParameters(payload, info.paramCount, info.boundTypes))) return;
+          // Cursors and long data tie the execution to this connection.
+          if (!hadLongData && payload[5] === 0 && this.tryBatch(frame, info.statement, info.sqlText, { statementId: id, paramCount: info.paramCount, boundTypes: info.boundTypes, sqlBytes: info.sqlBytes }, startedAt)) return;
+        }
         this.answeredBy = 'primary';
-        this.relay(frame, 'result', inFlight, true);
+        this.relay(frame.raw, 'result', inFlight, true);
         return;
       }
       case Com.StmtPrepare:
         inFlight.prepared = parseStatement(decodeSqlText(payload, 1), 'mysql');
-        this.relay(frame, 'prepare', inFlight);
+        inFlight.preparedBytes = payload.slice(1); // owned: kept for the statement's life
+        this.relay(frame.raw, 'prepare', inFlight);
         return;
       case Com.StmtFetch:
-        this.relay(frame, 'fetch', inFlight);
+        this.relay(frame.raw, 'fetch', inFlight);
         return;
       case Com.StmtClose:
         this.prepared.delete(readU32(payload, 1));
         this.backend.write(frame.raw);
         return;
-      case Com.StmtSendLongData:
+      case Com.StmtSendLongData: {
+        const info = this.prepared.get(readU32(payload, 1));
+        if (info !== undefined) info.hasLongData = true;
         this.backend.write(frame.raw);
         return;
+      }
       case Com.Quit:
         this.backend.write(frame.raw);
         this.close();
         return;
       case Com.InitDb:
         inFlight.database = decodeUtf8(payload.subarray(1));
-        this.relay(frame, 'single', inFlight);
+        this.relay(frame.raw, 'single', inFlight);
         return;
       case Com.ChangeUser:
         inFlight.changeUser = readChangeUser(payload, this.session.capabilities);
-        this.relay(frame, 'auth', inFlight);
+        this.lastInsertIdOverride = null;
+        this.relay(frame.raw, 'auth', inFlight);
         return;
       case Com.FieldList:
-        this.relay(frame, 'field-list', inFlight);
+        this.relay(frame.raw, 'field-list', inFlight);
         return;
       case Com.ProcessInfo:
       case Com.StmtBulkExecute:
-        this.relay(frame, 'result', inFlight);
+        this.relay(frame.raw, 'result', inFlight);
         return;
       case Com.BinlogDump:
       case Com.BinlogDumpGtid:
@@ -290,18 +334,200 @@ export class ClientConnection implements ResponseSink, BackendOwner {
       default:
         // COM_PING, COM_STATISTICS, COM_RESET_CONNECTION, COM_SET_OPTION, COM_PROCESS_KILL,
         // COM_STMT_RESET, COM_REFRESH, COM_DEBUG, ... and anything unknown: one response packet.
-        this.relay(frame, 'single', inFlight);
+        if (command === Com.ResetConnection) this.lastInsertIdOverride = null;
+        this.relay(frame.raw, 'single', inFlight);
     }
   }
 
+  private get isDeprecateEof(): boolean {
+    return (this.session.capabilities & Cap.DeprecateEof) !== 0;
+  }
+
   /** Sends a command to the backend and relays its response to this client. */
-  relay(frame: Frame, shape: ResponseShape, inFlight: CommandInFlight, isExecute = false): void {
-    const tracker = new ResponseTracker(shape, (this.session.capabilities & Cap.DeprecateEof) !== 0, isExecute);
+  private relay(raw: Uint8Array, shape: ResponseShape, inFlight: CommandInFlight, isExecute = false): void {
+    const backend = this.backend!;
+    if (this.lastInsertIdOverride !== null && (inFlight.command === Com.Query || inFlight.command === Com.StmtExecute)) {
+      // A batched INSERT ran elsewhere: give this session its LAST_INSERT_ID() first, in the same write.
+      backend.expect(new ResponseTracker('result', this.isDeprecateEof), DISCARD);
+      backend.write(queryPacket(`DO LAST_INSERT_ID(${this.lastInsertIdOverride})`));
+      this.lastInsertIdOverride = null;
+    }
+    const tracker = new ResponseTracker(shape, this.isDeprecateEof, isExecute);
     if (shape === 'auth' && inFlight.command === -1) tracker.isAwaitingClient = false;
     this.current = tracker;
     this.inFlight = inFlight;
-    this.backend!.expect(tracker, this);
-    this.backend!.write(frame.raw);
+    backend.expect(tracker, this);
+    backend.write(raw);
+  }
+
+  // ---- query cache -------------------------------------------------------
+
+  /**
+   * Answers a cacheable SELECT from the cache, waits for an identical query
+   * in flight, or leads the query and captures its response. Returns true
+   * when the command was taken (answered or waiting).
+   */
+  private tryCache(frame: Frame, inFlight: CommandInFlight, protocolForm: 'text' | 'binary', parameters: string): boolean {
+    const cache = this.services.cache;
+    const statement = inFlight.statement;
+    if (cache === null || statement === null || !statement.isCacheable() || !isCacheableSession(this.session)) return false;
+    const ttlSeconds = statement.hints.ttlSeconds!;
+    const encoding = `${protocolForm}${this.isDeprecateEof ? '+deof' : ''}`;
+    const key = cacheKey(this.session, encoding, statement.cacheText(), parameters);
+    const found = cache.lookup(key);
+    if (found.state !== 'miss') {
+      this.answerFromCache(found.entry.bytes, found.state === 'fresh' ? 'cache' : 'cache (stale)', found.ageSeconds, inFlight);
+      if (found.shouldRefresh) this.refresh(Uint8Array.from(frame.raw), key, ttlSeconds, found.entry, protocolForm === 'binary');
+      return true;
+    }
+    if (cache.leadMiss(key)) {
+      this.capture = { key, ttlSeconds, sink: new CaptureSink(() => undefined, cache.maxEntryBytes) };
+      return false; // relayed as usual, captured on the way
+    }
+    const waiting = cache.waitForLeader(key);
+    if (waiting === null) return false;
+    const raw = Uint8Array.from(frame.raw); // owned: the frame is borrowed, we may relay it later
+    this.isWaitingOnCore = true;
+    void waiting.then((entry) => {
+      this.isWaitingOnCore = false;
+      if (!this.isOpen) return;
+      if (entry !== null) {
+        this.answerFromCache(entry.bytes, 'cache', 0, inFlight);
+      } else {
+        this.answeredBy = 'primary';
+        this.relay(raw, 'result', inFlight, protocolForm === 'binary');
+      }
+      this.pump();
+    });
+    return true;
+  }
+
+  private answerFromCache(bytes: Uint8Array, answeredBy: AnsweredBy, ageSeconds: number, inFlight: CommandInFlight): void {
+    this.out.write(bytes);
+    this.answeredBy = answeredBy;
+    this.cacheAgeSeconds = ageSeconds;
+    this.services.observeQuery(this, inFlight.statement, true, (performance.now() - inFlight.startedAt) / 1000);
+  }
+
+  /** Refreshes a stale entry on this client's connection; its next command waits until the refresh is done. */
+  private refresh(raw: Uint8Array, key: string, ttlSeconds: number, entry: CacheEntry, isExecute: boolean): void {
+    const cache = this.services.cache!;
+    const backend = this.backend;
+    if (backend === null || !backend.isOpen) {
+      cache.refreshFailed(entry);
+      return;
+    }
+    this.isWaitingOnCore = true;
+    const sink = new CaptureSink((result) => {
+      if (result.ok && result.tracker.outcome !== 'err' && !sink.isOverflowed) cache.store(key, Uint8Array.from(result.bytes), ttlSeconds);
+      else cache.refreshFailed(entry);
+      this.isWaitingOnCore = false;
+      if (result.ok) this.pump();
+    }, cache.maxEntryBytes);
+    backend.expect(new ResponseTracker('result', this.isDeprecateEof, isExecute), sink);
+    backend.write(raw);
+  }
+
+  /** The leader's response ended: store it if it is complete and successful; release the waiters either way. */
+  private endCapture(tracker: ResponseTracker): void {
+    const { key, ttlSeconds, sink } = this.capture!;
+    this.capture = null;
+    const cache = this.services.cache!;
+    if (tracker.outcome !== 'err' && !sink.isOverflowed) cache.store(key, Uint8Array.from(sink.bytes), ttlSeconds);
+    else cache.missFailed(key);
+  }
+
+  // ---- write batching ----------------------------------------------------
+
+  /** Hands an eligible write to the batcher. Returns false when it must go straight to the backend. */
+  private tryBatch(
+    frame: Frame,
+    statement: Statement,
+    sqlText: string,
+    prepared: MysqlWrite['prepared'],
+    startedAt: number,
+  ): boolean {
+    const enqueue = this.services.enqueueWrite;
+    if (enqueue === undefined) return false;
+    const decision = decideBatching(statement, this.session, this.services.isBatchingEnabled);
+    if (!decision.batch) {
+      if (decision.reason !== null) this.services.onWriteExcluded(decision.reason);
+      return false;
+    }
+    const template = statement.batchKey();
+    const write: MysqlWrite = {
+      key: batchGroupKey(this.session, template),
+      site: this.services.batchSite(statement, template),
+      maxWaitMs: decision.maxWaitMs,
+      bytes: frame.raw.length,
+      enqueuedAtMs: startedAt,
+      state: 'queued',
+      client: this,
+      statement,
+      packet: Uint8Array.from(frame.raw), // owned: the frame is borrowed, the batch runs later
+      sqlBytes: null,
+      sqlText,
+      prepared,
+      isInsert: statement.kind === 'insert' || statement.kind === 'replace',
+      database: this.session.database,
+    };
+    if (prepared === null) (write as { sqlBytes: Uint8Array | null }).sqlBytes = write.packet.subarray(5);
+    this.waitingWrite = write;
+    this.isWaitingOnCore = true;
+    this.writeStartedAt = startedAt;
+    enqueue(write);
+    return true;
+  }
+
+  get isOpen(): boolean {
+    return this.phase !== 'closed' && this.phase !== 'closing';
+  }
+
+  get sessionStatusFlags(): number {
+    return this.session.statusFlags;
+  }
+
+  get capabilities(): number {
+    return this.session.capabilities;
+  }
+
+  lendBackend(): BackendConnection | null {
+    const backend = this.backend;
+    if (!this.isOpen || this.isLending || backend === null || !backend.isOpen || !backend.isIdle || this.current !== null) return null;
+    this.isLending = true;
+    return backend;
+  }
+
+  returnBackend(): void {
+    this.isLending = false;
+    if (this.phase === 'closed') this.backend?.close();
+  }
+
+  deliverBatched(write: MysqlWrite, packet: Uint8Array, batchSize: number): void {
+    if (this.waitingWrite !== write) return;
+    this.waitingWrite = null;
+    this.isWaitingOnCore = false;
+    if (!this.isOpen) return;
+    this.out.write(packet);
+    this.answeredBy = 'write-batch';
+    this.lastBatchSize = batchSize;
+    this.services.observeQuery(this, write.statement, false, (performance.now() - this.writeStartedAt) / 1000);
+    this.pump();
+  }
+
+  runDirect(write: MysqlWrite): void {
+    if (this.waitingWrite !== write) return;
+    this.waitingWrite = null;
+    this.isWaitingOnCore = false;
+    if (!this.isOpen) return;
+    if (this.backend === null || !this.backend.isOpen) {
+      this.sendError(1, errPacketFor('BACKEND_LOST', 'Lost connection to backend'));
+      this.close();
+      return;
+    }
+    this.answeredBy = 'primary';
+    const command = write.packet[4]!;
+    this.relay(write.packet, 'result', { command, statement: write.statement, startedAt: this.writeStartedAt, hasResponse: true, hasRelayed: false }, command === Com.StmtExecute);
   }
 
   // ---- ResponseSink: relaying the backend's answer -----------------------
@@ -309,12 +535,14 @@ export class ClientConnection implements ResponseSink, BackendOwner {
   onResponseBytes(buf: Uint8Array, start: number, end: number): void {
     if (this.inFlight) this.inFlight.hasRelayed = true;
     this.out.write(buf, start, end);
+    this.capture?.sink.onResponseBytes(buf, start, end);
   }
 
   onResponseEnd(tracker: ResponseTracker): void {
     const inFlight = this.inFlight;
     this.current = null;
     this.inFlight = null;
+    if (this.capture !== null) this.endCapture(tracker);
     if (inFlight === null) return;
     this.session.applyStatus(tracker.statusFlags);
     if (inFlight.command === -1) {
@@ -326,6 +554,10 @@ export class ClientConnection implements ResponseSink, BackendOwner {
   }
 
   onResponseLost(error: ProxyError): void {
+    if (this.capture !== null) {
+      this.services.cache?.missFailed(this.capture.key);
+      this.capture = null;
+    }
     const inFlight = this.inFlight;
     this.current = null;
     this.inFlight = null;
@@ -358,7 +590,14 @@ export class ClientConnection implements ResponseSink, BackendOwner {
       }
       case Com.StmtPrepare:
         if (tracker.outcome === 'ok' && inFlight.prepared) {
-          this.prepared.set(tracker.preparedId, { statement: inFlight.prepared, paramCount: tracker.preparedParams });
+          this.prepared.set(tracker.preparedId, {
+            statement: inFlight.prepared,
+            sqlText: inFlight.prepared.sql,
+            sqlBytes: inFlight.preparedBytes ?? new Uint8Array(0),
+            paramCount: tracker.preparedParams,
+            boundTypes: null,
+            hasLongData: false,
+          });
         }
         return;
       case Com.InitDb:
@@ -486,6 +725,17 @@ export class ClientConnection implements ResponseSink, BackendOwner {
   readOkPacket(payload: Uint8Array): ReturnType<typeof readOk> {
     return readOk(payload, this.session.capabilities);
   }
+}
+
+/** The bound parameters of a COM_STMT_EXECUTE as a key part: null bitmap, types and values. */
+function executeParameters(payload: Uint8Array, paramCount: number, boundTypes: Uint8Array | null): string {
+  if (paramCount === 0) return '';
+  const bitmapEnd = 10 + ((paramCount + 7) >> 3);
+  const hasTypes = payload[bitmapEnd] === 1;
+  const valuesAt = bitmapEnd + 1 + (hasTypes ? 2 * paramCount : 0);
+  const types = hasTypes ? payload.subarray(bitmapEnd + 1, valuesAt) : (boundTypes ?? new Uint8Array(0));
+  const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+  return `${latin1(payload.subarray(10, bitmapEnd))}\u0000${latin1(types)}\u0000${latin1(payload.subarray(valuesAt))}`;
 }
 
 function readU32(payload: Uint8Array, at: number): number {

@@ -3,6 +3,9 @@ import type { ProtocolConfig } from '../config/types.ts';
 import type { Statement } from '../core/sql/index.ts';
 import type { ClientConnection } from './frontend.ts';
 import type { Frame } from './wire/framing.ts';
+import type { ExclusionReason } from '../core/batch/eligibility.ts';
+import type { MysqlWrite } from './write-batcher.ts';
+import type { QueryCache } from '../core/cache/query-cache.ts';
 
 /**
  * What a MariaDB client connection needs from the rest of the proxy. The
@@ -12,6 +15,8 @@ import type { Frame } from './wire/framing.ts';
 export interface MysqlServices {
   readonly config: ProtocolConfig;
   readonly log: Logger;
+  /** The shared query cache; null when caching is unavailable. */
+  readonly cache: QueryCache | null;
   onClientOpen(client: ClientConnection): void;
   /** `wasOpen` is false when the connection was already being drained. */
   onClientClose(client: ClientConnection, wasOpen: boolean): void;
@@ -21,4 +26,12 @@ export interface MysqlServices {
   interceptQuery?(client: ClientConnection, frame: Frame, statement: Statement, startedAt: number): boolean;
   /** The same for COM_STMT_EXECUTE of prepared statement `statementId`. */
   interceptExecute?(client: ClientConnection, frame: Frame, statementId: number, startedAt: number): boolean;
+  /** `writebatch_enabled`: batch every eligible write, not only those with a `batch:N` hint. */
+  readonly isBatchingEnabled: boolean;
+  /** Queues a write for batching; absent when batching is unavailable. */
+  enqueueWrite?(write: MysqlWrite): void;
+  cancelWrite?(write: MysqlWrite): void;
+  onWriteExcluded(reason: ExclusionReason): void;
+  /** The metrics label of a batched write: its call site, or a short template id. */
+  batchSite(statement: Statement, template: string): string;
 }

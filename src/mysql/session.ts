@@ -13,7 +13,7 @@ export class MysqlSession implements SessionView {
   database: string | null = null;
   charset = '';
   capabilities = 0;
-  statusFlags = ServerStatus.Autocommit;
+  statusFlags: number = ServerStatus.Autocommit;
   hasUntrackedState = false;
   /** Explicit LOCK TABLES (not reflected in the status flags). */
   hasTableLocks = false;

@@ -1,0 +1,453 @@
+// Runs batches of MariaDB writes on the backend connection of one of their
+// own members, and gives every member exactly its own result.
+import type { BatchMember, BatchRunner } from '../core/batch/batch-manager.ts';
+import { ProxyError } from '../core/errors.ts';
+import type { Statement } from '../core/sql/index.ts';
+import type { BackendConnection } from './backend.ts';
+import {
+  byteOffsetOf,
+  errCodeOf,
+  firstPayload,
+  isErrResponse,
+  memberInsertOk,
+  preparePacket,
+  queryPacket,
+  readOkHeader,
+  readTextRows,
+  rewriteExecute,
+  rewriteForMember,
+  sqlString,
+} from './batch-sql.ts';
+import { CaptureSink, type Captured } from './capture-sink.ts';
+import { errPacketFor } from './errors.ts';
+import { ResponseTracker } from './response-tracker.ts';
+import { Cap, ServerStatus } from './wire/constants.ts';
+
+/** What a batched write needs from the client connection that issued it. */
+export interface BatchClient {
+  readonly id: number;
+  readonly isOpen: boolean;
+  readonly sessionStatusFlags: number;
+  readonly capabilities: number;
+  /** A pending LAST_INSERT_ID value the backend session does not have yet, if any. */
+  lastInsertIdOverride: number | null;
+  /** Takes the client's backend for a batch if it is open and idle; null otherwise. */
+  lendBackend(): BackendConnection | null;
+  returnBackend(): void;
+  /** Delivers the member's answer (a complete packet, sequence id 1). */
+  deliverBatched(write: MysqlWrite, packet: Uint8Array, batchSize: number): void;
+  /** Sends the write through the client's own connection, as if it had never been batched. */
+  runDirect(write: MysqlWrite): void;
+}
+
+export interface MysqlWrite extends BatchMember {
+  readonly client: BatchClient;
+  readonly statement: Statement;
+  /** The client's command packet exactly as received (owned copy, header included). */
+  readonly packet: Uint8Array;
+  /** COM_QUERY: the SQL bytes and the decoded text the statement was parsed from. */
+  readonly sqlBytes: Uint8Array | null;
+  readonly sqlText: string;
+  /** COM_STMT_EXECUTE: the prepared statement's id on the client's connection and its parameters. */
+  readonly prepared: { statementId: number; paramCount: number; boundTypes: Uint8Array | null; sqlBytes: Uint8Array } | null;
+  readonly isInsert: boolean;
+  /** The session's database when the write was issued: resolves unqualified table names. */
+  readonly database: string | null;
+}
+
+/** Server settings that decide whether the multi-row INSERT arithmetic holds; learned once per group. */
+interface ServerFacts {
+  autoincLockMode: number;
+  autoIncrementIncrement: number;
+  maxAllowedPacket: number;
+  isRollbackOnTimeout: boolean;
+}
+
+/** Per table: its AUTO_INCREMENT column, if any. */
+interface TableFacts {
+  autoIncrementColumn: string | null;
+}
+
+export interface WriteBatcherObserver {
+  method(method: 'multi_row_insert' | 'transaction'): void;
+}
+
+const ER_LOCK_DEADLOCK = 1213;
+const ER_LOCK_WAIT_TIMEOUT = 1205;
+
+/** A response the batch waits for. */
+function awaitResponse(backend: BackendConnection, isDeprecateEof: boolean, shape: 'result' | 'prepare' = 'result', isExecute = false): Promise<Captured> {
+  return new Promise((resolve) => backend.expect(new ResponseTracker(shape, isDeprecateEof, isExecute), new CaptureSink(resolve)));
+}
+
+export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
+  private readonly serverFacts = new Map<string, ServerFacts>();
+  private readonly tableFacts = new Map<string, TableFacts>();
+  /** Statements the proxy prepared on a backend connection, by SQL text. */
+  private readonly proxyStatements = new WeakMap<BackendConnection, Map<string, { id: number; paramCount: number }>>();
+  private readonly observer: WriteBatcherObserver;
+  private readonly group: string;
+
+  constructor(group: string, observer: WriteBatcherObserver) {
+    this.group = group;
+    this.observer = observer;
+  }
+
+  /** Bytes a batch may hold: below max_allowed_packet once it is known. */
+  get maxBatchBytes(): number {
+    const facts = this.serverFacts.get(this.group);
+    return facts ? Math.max(1024, facts.maxAllowedPacket - 1024) : 4 * 1024 * 1024;
+  }
+
+  abandon(write: MysqlWrite, reason: 'timeout' | 'shutdown'): void {
+    if (!write.client.isOpen) return;
+    const err =
+      reason === 'timeout'
+        ? errPacketFor('BATCH_TIMEOUT', 'write waited longer than writebatch_timeout_ms in the batch queue; it was not executed')
+        : errPacketFor('SHUTTING_DOWN', 'proxy is shutting down; the write was not executed');
+    write.client.deliverBatched(write, errorPacket(err.code, err.sqlState, err.message), 0);
+  }
+
+  async run(members: MysqlWrite[]): Promise<void> {
+    const live = members.filter((m) => m.client.isOpen);
+    if (live.length === 0) return;
+    let runner: BatchClient | null = null;
+    let backend: BackendConnection | null = null;
+    for (const m of live) {
+      backend = m.client.lendBackend();
+      if (backend !== null) {
+        runner = m.client;
+        break;
+      }
+    }
+    if (runner === null || backend === null) {
+      for (const m of live) m.client.runDirect(m);
+      return;
+    }
+    try {
+      await this.runOn(backend, runner, live);
+    } catch (error) {
+      // Anything unexpected: members not yet answered learn that their write's outcome is unknown.
+      const message = error instanceof ProxyError ? error.message : `batch failed: ${String(error)}`;
+      const err = errPacketFor('BATCH_ABORTED', message);
+      for (const m of live) if (m.state !== 'done') m.client.deliverBatched(m, errorPacket(err.code, err.sqlState, err.message), live.length);
+    } finally {
+      runner.returnBackend();
+    }
+  }
+
+  private async runOn(backend: BackendConnection, runner: BatchClient, members: MysqlWrite[]): Promise<void> {
+    const isDeprecateEof = (runner.capabilities & Cap.DeprecateEof) !== 0;
+    const pipeline: Uint8Array[] = [];
+    const pending: Promise<Captured>[] = [];
+    const send = (packet: Uint8Array, shape: 'result' | 'prepare' = 'result', isExecute = false): Promise<Captured> => {
+      pipeline.push(packet);
+      const p = awaitResponse(backend, isDeprecateEof, shape, isExecute);
+      pending.push(p);
+      return p;
+    };
+
+    // Learn what the multi-row INSERT arithmetic depends on, in the same round trip.
+    const first = members[0]!;
+    const shape = first.statement.insertShape;
+    const tableKey = shape ? `${this.group}\u0000${shape.table.includes('.') ? shape.table : `${first.database ?? ''}.${shape.table}`}` : '';
+    const factsQuery = this.factsQueryFor(first, tableKey);
+    const factsResponse = factsQuery === null ? null : send(queryPacket(factsQuery));
+    // The runner's own LAST_INSERT_ID() is overwritten by the batch: read it first to restore it.
+    const anyInsert = members.some((m) => m.isInsert);
+    const previousIdResponse = anyInsert && runner.lastInsertIdOverride === null ? send(queryPacket('SELECT LAST_INSERT_ID()')) : null;
+
+    const merged = factsQuery === null ? this.mergedInsert(members, tableKey) : null;
+    if (merged !== null) {
+      const result = send(queryPacket(merged));
+      if (!this.write(backend, pipeline)) return this.fallBack(members, runner);
+      await this.learn(factsResponse, tableKey, isDeprecateEof);
+      const previousId = await this.previousId(previousIdResponse, runner, isDeprecateEof);
+      const captured = await result;
+      if (captured.ok && !isErrResponse(captured.bytes)) {
+        this.observer.method('multi_row_insert');
+        const ok = readOkHeader(captured.bytes);
+        const increment = this.serverFacts.get(this.group)!.autoIncrementIncrement;
+        const generated = new Set<BatchClient>();
+        members.forEach((m, i) => {
+          const id = ok.lastInsertId === 0 ? 0 : ok.lastInsertId + i * increment;
+          if (id !== 0) {
+            m.client.lastInsertIdOverride = id;
+            generated.add(m.client);
+          }
+          m.client.deliverBatched(m, memberInsertOk(id, ok.warnings, m.client.sessionStatusFlags), members.length);
+          m.state = 'done';
+        });
+        restoreRunnerId(runner, generated, previousId);
+        return;
+      }
+      if (!captured.ok) return this.lostBeforeAnswer(members, runner, captured.error);
+      // The merged statement failed as a whole, so nothing was inserted: isolate the failing rows.
+      return this.runTransaction(backend, runner, members, isDeprecateEof, null);
+    }
+    return this.runTransaction(backend, runner, members, isDeprecateEof, { pipeline, factsResponse, previousIdResponse, tableKey });
+  }
+
+  /** The pipelined transaction: BEGIN, every member, COMMIT in one write; answers read in order. */
+  private async runTransaction(
+    backend: BackendConnection,
+    runner: BatchClient,
+    members: MysqlWrite[],
+    isDeprecateEof: boolean,
+    prefix: { pipeline: Uint8Array[]; factsResponse: Promise<Captured> | null; previousIdResponse: Promise<Captured> | null; tableKey: string } | null,
+  ): Promise<void> {
+    const pipeline = prefix?.pipeline ?? [];
+    const send = (packet: Uint8Array, shape: 'result' | 'prepare' = 'result', isExecute = false): Promise<Captured> => {
+      pipeline.push(packet);
+      return awaitResponse(backend, isDeprecateEof, shape, isExecute);
+    };
+    const previousIdResponse =
+      prefix === null && members.some((m) => m.isInsert) && runner.lastInsertIdOverride === null ? send(queryPacket('SELECT LAST_INSERT_ID()')) : (prefix?.previousIdResponse ?? null);
+    const begin = send(queryPacket('BEGIN'));
+    const prepares: (Promise<Captured> | null)[] = [];
+    const answers: Promise<Captured>[] = [];
+    for (const m of members) {
+      const { packet, prepare } = this.commandFor(m, backend, runner);
+      prepares.push(prepare === null ? null : send(prepare, 'prepare'));
+      answers.push(send(packet, 'result', m.prepared !== null));
+    }
+    const commit = send(queryPacket('COMMIT'));
+    if (!this.write(backend, pipeline)) return this.fallBack(members, runner);
+    this.observer.method('transaction');
+
+    if (prefix !== null) await this.learn(prefix.factsResponse, prefix.tableKey, isDeprecateEof);
+    const previousId = await this.previousId(previousIdResponse, runner, isDeprecateEof);
+    const began = await begin;
+    if (!began.ok) return this.lostBeforeAnswer(members, runner, began.error);
+    if (isErrResponse(began.bytes)) {
+      // Nothing ran inside a transaction; each member runs on its own.
+      await Promise.all(answers);
+      await commit;
+      return this.fallBack(members, runner);
+    }
+    const isRollbackOnTimeout = this.serverFacts.get(this.group)?.isRollbackOnTimeout ?? false;
+    const results: Captured[] = [];
+    const prepareFailed: boolean[] = [];
+    for (let i = 0; i < members.length; i++) {
+      const prepared = prepares[i];
+      const p = prepared ? await prepared : null;
+      if (p !== null && p.ok && !isErrResponse(p.bytes)) this.rememberProxyStatement(backend, members[i]!, p);
+      prepareFailed.push(p !== null && p.ok && isErrResponse(p.bytes));
+      results.push(await answers[i]!);
+    }
+    const committed = await commit;
+
+    // Read each answer: did it run inside the batch transaction, on its own after a rollback, or fail?
+    let rolledBackAt = -1;
+    const redo: MysqlWrite[] = [];
+    const deliveries: { member: MysqlWrite; bytes: Uint8Array | null; inTransaction: boolean }[] = [];
+    for (let i = 0; i < members.length; i++) {
+      const m = members[i]!;
+      const r = results[i]!;
+      if (!r.ok) {
+        deliveries.push({ member: m, bytes: null, inTransaction: rolledBackAt < 0 });
+        continue;
+      }
+      if (prepareFailed[i]) {
+        // The proxy's prepare failed on this connection, so the execute never ran: run it at home.
+        redo.push(m);
+        continue;
+      }
+      if (isErrResponse(r.bytes)) {
+        const code = errCodeOf(r.bytes);
+        if (rolledBackAt < 0 && (code === ER_LOCK_DEADLOCK || (code === ER_LOCK_WAIT_TIMEOUT && isRollbackOnTimeout))) {
+          // The whole transaction was rolled back: earlier members' effects are gone, and this one never happened.
+          rolledBackAt = i;
+          for (const d of deliveries) if (d.inTransaction && d.bytes !== null && !isErrResponse(d.bytes)) redo.push(d.member);
+          for (let k = deliveries.length - 1; k >= 0; k--) if (redo.includes(deliveries[k]!.member)) deliveries.splice(k, 1);
+          redo.push(m);
+          continue;
+        }
+        deliveries.push({ member: m, bytes: r.bytes, inTransaction: false });
+        continue;
+      }
+      const status = readOkHeader(r.bytes).statusFlags;
+      deliveries.push({ member: m, bytes: r.bytes, inTransaction: (status & ServerStatus.InTrans) !== 0 });
+    }
+
+    const commitFailed = !committed.ok || isErrResponse(committed.bytes);
+    const generated = new Set<BatchClient>();
+    for (const d of deliveries) {
+      const m = d.member;
+      if (d.bytes === null || (d.inTransaction && commitFailed)) {
+        // Sent, but its commit never confirmed: the outcome is unknown, exactly as for a direct client.
+        const err = !committed.ok || d.bytes === null ? errPacketFor('BACKEND_LOST', `Lost connection to backend during a write batch; the write's outcome is unknown`) : null;
+        const packet = err || !committed.ok ? errorPacket(err!.code, err!.sqlState, err!.message) : rewriteForMember(committed.bytes, m.client.sessionStatusFlags);
+        m.client.deliverBatched(m, packet, members.length);
+      } else {
+        if (m.isInsert && !isErrResponse(d.bytes)) {
+          const id = readOkHeader(d.bytes).lastInsertId;
+          if (id !== 0) {
+            m.client.lastInsertIdOverride = id;
+            generated.add(m.client);
+          }
+        }
+        m.client.deliverBatched(m, rewriteForMember(d.bytes, m.client.sessionStatusFlags), members.length);
+      }
+      m.state = 'done';
+    }
+    restoreRunnerId(runner, generated, previousId);
+    for (const m of redo) m.client.runDirect(m);
+  }
+
+  /** The command to pipeline for a member on the runner's connection, and a prepare it needs first. */
+  private commandFor(m: MysqlWrite, backend: BackendConnection, runner: BatchClient): { packet: Uint8Array; prepare: Uint8Array | null } {
+    if (m.prepared === null || m.client === runner) return { packet: m.packet, prepare: null };
+    const known = this.proxyStatements.get(backend)?.get(m.sqlText);
+    const payload = m.packet.subarray(4);
+    if (known !== undefined) {
+      const packet = rewriteExecute(payload, known.id, m.prepared.paramCount, m.prepared.boundTypes);
+      if (packet !== null) return { packet, prepare: null };
+    }
+    // MariaDB runs statement id 0xFFFFFFFF as "the statement just prepared": no extra round trip.
+    const packet = rewriteExecute(payload, 0xffffffff, m.prepared.paramCount, m.prepared.boundTypes);
+    if (packet === null) throw new ProxyError('INTERNAL', 'cannot rewrite COM_STMT_EXECUTE for the batch connection');
+    return { packet, prepare: preparePacket(m.prepared.sqlBytes) };
+  }
+
+  private rememberProxyStatement(backend: BackendConnection, m: MysqlWrite, captured: Captured): void {
+    if (!captured.ok) return;
+    let statements = this.proxyStatements.get(backend);
+    if (statements === undefined) {
+      statements = new Map();
+      this.proxyStatements.set(backend, statements);
+    }
+    statements.set(m.sqlText, { id: captured.tracker.preparedId, paramCount: captured.tracker.preparedParams });
+  }
+
+  /** The merged multi-row INSERT, when the batch qualifies for it and the arithmetic of ids is guaranteed. */
+  private mergedInsert(members: MysqlWrite[], tableKey: string): Uint8Array | null {
+    if (members.length < 2) return null;
+    const facts = this.serverFacts.get(this.group);
+    const table = this.tableFacts.get(tableKey);
+    if (facts === undefined || table === undefined || facts.autoincLockMode > 1) return null;
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for (const m of members) {
+      const shape = m.statement.insertShape;
+      if (m.sqlBytes === null || shape === null || m.statement.kind !== 'insert') return null;
+      if (shape.isIgnore || shape.hasOnDuplicateKeyUpdate || shape.hasReturning || shape.hasSelect || shape.rowCount !== 1 || shape.columns === null) return null;
+      const auto = table.autoIncrementColumn;
+      if (auto !== null && shape.columns.some((c: string) => c.toLowerCase() === auto.toLowerCase())) return null;
+      const start = byteOffsetOf(m.sqlText, m.sqlBytes, shape.valuesStart);
+      const end = byteOffsetOf(m.sqlText, m.sqlBytes, shape.valuesEnd);
+      parts.push(m.sqlBytes.subarray(start, end));
+      total += end - start + 1;
+    }
+    const head = members[0]!;
+    const headShape = head.statement.insertShape!;
+    const prefixEnd = byteOffsetOf(head.sqlText, head.sqlBytes!, headShape.valuesStart);
+    const suffixStart = byteOffsetOf(head.sqlText, head.sqlBytes!, headShape.valuesEnd);
+    const out = new Uint8Array(prefixEnd + total + head.sqlBytes!.length - suffixStart);
+    out.set(head.sqlBytes!.subarray(0, prefixEnd), 0);
+    let at = prefixEnd;
+    parts.forEach((part, i) => {
+      if (i > 0) out[at++] = 0x2c; // ','
+      out.set(part, at);
+      at += part.length;
+    });
+    out.set(head.sqlBytes!.subarray(suffixStart), at);
+    return out.subarray(0, at + head.sqlBytes!.length - suffixStart);
+  }
+
+  /** SQL that learns the server and table facts, or null when they are already known. */
+  private factsQueryFor(first: MysqlWrite, tableKey: string): string | null {
+    const needsServer = !this.serverFacts.has(this.group);
+    const shape = first.statement.insertShape;
+    const needsTable = shape !== null && first.sqlBytes !== null && !this.tableFacts.has(tableKey);
+    if (!needsServer && !needsTable) return null;
+    let autoColumn = 'NULL';
+    if (shape !== null) {
+      const dot = shape.table.lastIndexOf('.');
+      const schema = dot >= 0 ? sqlString(shape.table.slice(0, dot)) : 'DATABASE()';
+      const table = sqlString(dot >= 0 ? shape.table.slice(dot + 1) : shape.table);
+      autoColumn = `(SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ${schema} AND TABLE_NAME = ${table} AND EXTRA LIKE '%auto_increment%' LIMIT 1)`;
+    }
+    return `SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment, @@max_allowed_packet, @@innodb_rollback_on_timeout, ${autoColumn}`;
+  }
+
+  private async learn(response: Promise<Captured> | null, tableKey: string, isDeprecateEof: boolean): Promise<void> {
+    if (response === null) return;
+    const captured = await response;
+    if (!captured.ok || isErrResponse(captured.bytes)) return;
+    const row = readTextRows(captured.bytes, isDeprecateEof)[0];
+    if (row === undefined) return;
+    this.serverFacts.set(this.group, {
+      autoincLockMode: Number(row[0] ?? 2),
+      autoIncrementIncrement: Number(row[1] ?? 1),
+      maxAllowedPacket: Number(row[2] ?? 4194304),
+      isRollbackOnTimeout: row[3] === '1',
+    });
+    if (tableKey !== '') this.tableFacts.set(tableKey, { autoIncrementColumn: row[4] ?? null });
+  }
+
+  private async previousId(response: Promise<Captured> | null, runner: BatchClient, isDeprecateEof: boolean): Promise<number | null> {
+    if (response === null) return runner.lastInsertIdOverride;
+    const captured = await response;
+    if (!captured.ok || isErrResponse(captured.bytes)) return null;
+    const value = readTextRows(captured.bytes, isDeprecateEof)[0]?.[0];
+    return value === undefined || value === null ? null : Number(value);
+  }
+
+  private write(backend: BackendConnection, pipeline: Uint8Array[]): boolean {
+    let total = 0;
+    for (const p of pipeline) total += p.length;
+    const all = new Uint8Array(total);
+    let at = 0;
+    for (const p of pipeline) {
+      all.set(p, at);
+      at += p.length;
+    }
+    return backend.write(all);
+  }
+
+  /** Nothing was sent: every member runs on its own connection. */
+  private fallBack(members: MysqlWrite[], runner: BatchClient): void {
+    for (const m of members) {
+      m.state = 'done';
+      if (m.client === runner && !runner.isOpen) continue;
+      m.client.runDirect(m);
+    }
+  }
+
+  private lostBeforeAnswer(members: MysqlWrite[], _runner: BatchClient, error: ProxyError): void {
+    const err = errPacketFor('BACKEND_LOST', `${error.message}; the write's outcome is unknown`);
+    for (const m of members) {
+      m.client.deliverBatched(m, errorPacket(err.code, err.sqlState, err.message), members.length);
+      m.state = 'done';
+    }
+  }
+}
+
+/**
+ * The runner's session saw other members' generated ids. Unless its own write
+ * generated one, its LAST_INSERT_ID() must go back to what it was before.
+ */
+function restoreRunnerId(runner: BatchClient, generated: Set<BatchClient>, previousId: number | null): void {
+  if (generated.has(runner) || generated.size === 0) return;
+  runner.lastInsertIdOverride = previousId ?? 0;
+}
+
+function errorPacket(code: number, sqlState: string, message: string): Uint8Array {
+  const body = new TextEncoder().encode(message);
+  const out = new Uint8Array(4 + 9 + body.length);
+  const len = 9 + body.length;
+  out[0] = len & 0xff;
+  out[1] = (len >> 8) & 0xff;
+  out[2] = (len >> 16) & 0xff;
+  out[3] = 1;
+  out[4] = 0xff;
+  out[5] = code & 0xff;
+  out[6] = code >> 8;
+  out[7] = 0x23;
+  out.set(new TextEncoder().encode(sqlState.slice(0, 5)), 8);
+  out.set(body, 13);
+  return out;
+}
+
+export { firstPayload };
