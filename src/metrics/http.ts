@@ -47,7 +47,9 @@ export function startMetricsServer(address: Address, metrics: Metrics, log: Logg
     server = Bun.serve({ unix: address.path, fetch, error, development: false });
     bound = address;
   } else {
-    server = Bun.serve({ hostname: address.host, port: address.port, fetch, error, development: false });
+    // Bun turns SO_REUSEPORT on when development is false; a second proxy
+    // must fail to bind instead of silently sharing the port.
+    server = Bun.serve({ hostname: address.host, port: address.port, fetch, error, development: false, reusePort: false });
     const port = server.port ?? address.port;
     bound = { kind: 'tcp', host: address.host, port, text: formatHostPort(address.host, port) };
   }

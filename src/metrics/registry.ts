@@ -297,8 +297,13 @@ export class Metrics {
   }
 
   /** The Prometheus text exposition of every metric. */
-  render(): Promise<string> {
-    return this.registry.metrics();
+  async render(): Promise<string> {
+    const text = await this.registry.metrics();
+    // prom-client spells NaN "Nan" (e.g. event-loop lag before its first
+    // sample); the exposition format says NaN, and strict parsers reject the
+    // other spelling. Label values cannot contain a raw newline, so only a
+    // sample value can match.
+    return text.includes(' Nan\n') ? text.replaceAll(' Nan\n', ' NaN\n') : text;
   }
 
   /** `[proxy] metrics_max_call_sites` after a reload: applies to sites not yet seen. */
