@@ -37,6 +37,7 @@ function createWriteBatching(config: ProtocolConfig, metrics: Metrics): BatchMan
     },
     batcher,
     {
+      queuedChanged: (queued) => metrics.setWriteQueued(queued),
       batchStarted: (site, size, waitedSeconds) => metrics.observeBatch(site, size, waitedSeconds),
       batchFinished: (site, size, seconds) => {
         metrics.observeBatchLatency(site, seconds);

@@ -125,6 +125,7 @@ export class Metrics {
   private readonly writeBatchLatency: Histogram<'site'>;
   private readonly writeOpsPerSecond: Gauge;
   private readonly writeCurrentDelayMs: Gauge;
+  private readonly writeQueued: Gauge;
   private readonly writeDelayAdjustments: Counter<'direction'>;
   private readonly writeBatched: Counter;
   private readonly writeExcluded: Counter<'reason'>;
@@ -215,6 +216,11 @@ export class Metrics {
     this.writeCurrentDelayMs = new Gauge({
       name: 'tqdbproxy_write_current_delay_ms',
       help: 'Current adaptive batching delay in milliseconds.',
+      registers,
+    });
+    this.writeQueued = new Gauge({
+      name: 'tqdbproxy_write_queued',
+      help: 'Writes waiting in a batch queue right now (not yet sent to the database).',
       registers,
     });
     this.writeDelayAdjustments = new Counter({
@@ -432,6 +438,11 @@ export class Metrics {
 
   setWriteCurrentDelayMs(delayMs: number): void {
     this.writeCurrentDelayMs.set(delayMs);
+  }
+
+  /** Writes queued for a batch and not yet sent. */
+  setWriteQueued(count: number): void {
+    this.writeQueued.set(count);
   }
 
   delayAdjusted(direction: DelayDirection): void {

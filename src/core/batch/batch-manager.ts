@@ -33,6 +33,8 @@ export interface BatchRunner<M extends BatchMember> {
 }
 
 export interface BatchObserver {
+  /** The number of queued (not yet sent) writes changed. */
+  queuedChanged(queued: number): void;
   batchStarted(site: string, size: number, waitedSeconds: number): void;
   batchFinished(site: string, size: number, seconds: number): void;
   delayChanged(adjustment: DelayAdjustment, delayMs: number, opsPerSecond: number): void;
@@ -70,6 +72,7 @@ export class BatchManager<M extends BatchMember> {
   private readonly adjustTimer: ReturnType<typeof setInterval>;
   private readonly sweepTimer: ReturnType<typeof setInterval>;
   private isStopping = false;
+  private queued = 0;
 
   constructor(options: BatchManagerOptions, runner: BatchRunner<M>, observer: BatchObserver, clock: Clock = systemClock) {
     this.options = options;
@@ -86,9 +89,12 @@ export class BatchManager<M extends BatchMember> {
   }
 
   get queuedCount(): number {
-    let n = 0;
-    for (const g of this.groups.values()) n += g.queue.length;
-    return n;
+    return this.queued;
+  }
+
+  private countQueued(delta: number): void {
+    this.queued += delta;
+    this.observer.queuedChanged(this.queued);
   }
 
   /** Queues a write; it runs at once when its key is idle. */
@@ -102,6 +108,7 @@ export class BatchManager<M extends BatchMember> {
     }
     group.queue.push(member);
     group.queuedBytes += member.bytes;
+    this.countQueued(1);
     if (this.isStopping || group.inFlight === 0 || group.queue.length >= this.options.maxBatchSize || group.queuedBytes >= this.options.maxBatchBytes) {
       this.flush(group);
       return;
@@ -119,6 +126,7 @@ export class BatchManager<M extends BatchMember> {
     if (index < 0) return false;
     group.queue.splice(index, 1);
     group.queuedBytes -= member.bytes;
+    this.countQueued(-1);
     member.state = 'cancelled';
     this.settleGroup(group);
     return true;
@@ -159,6 +167,7 @@ export class BatchManager<M extends BatchMember> {
     }
     group.queuedBytes -= bytes;
     if (batch.length === 0) return;
+    this.countQueued(-batch.length);
     // What is left waits for this batch or for the delay, like a new arrival.
     if (group.queue.length > 0) {
       const head = group.queue[0]!;
@@ -202,6 +211,7 @@ export class BatchManager<M extends BatchMember> {
       while (group.queue.length > 0 && now - group.queue[0]!.enqueuedAtMs > this.options.timeoutMs) {
         const member = group.queue.shift()!;
         group.queuedBytes -= member.bytes;
+        this.countQueued(-1);
         member.state = 'cancelled';
         this.runner.abandon(member, 'timeout');
       }

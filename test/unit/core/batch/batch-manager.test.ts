@@ -11,7 +11,7 @@ const options: BatchManagerOptions = {
   maxBatchSize: 3, maxBatchBytes: 1000, timeoutMs: 30_000,
 };
 
-const quietObserver: BatchObserver = { batchStarted() {}, batchFinished() {}, delayChanged() {} };
+const quietObserver: BatchObserver = { queuedChanged() {}, batchStarted() {}, batchFinished() {}, delayChanged() {} };
 
 /** A runner whose batches finish only when the test says so. */
 class ManualRunner {

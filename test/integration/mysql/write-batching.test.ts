@@ -1,0 +1,387 @@
+// Write batching through the proxy against the real MariaDB: every client gets
+// exactly its own result, nothing is lost or run twice, rights are the caller's.
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
+import type { Connection, ResultSetHeader } from 'mysql2/promise';
+import { startMariaDb, type MariaDbServer } from '../../support/mariadb.ts';
+import { mysqlConnect } from '../../support/mysql.ts';
+import { startProxy, type ProxyProcess } from '../../support/proxy.ts';
+import { waitUntil } from '../../support/wait.ts';
+
+type Outcome = { affectedRows: number; insertId: number; changedRows?: number; errno: number };
+
+async function run(c: Connection, sql: string, params: unknown[] | null): Promise<Outcome> {
+  try {
+    const [res] = params === null ? await c.query(sql) : await c.execute(sql, params as never);
+    const h = res as ResultSetHeader & { changedRows?: number };
+    return { affectedRows: h.affectedRows, insertId: h.insertId, changedRows: h.changedRows, errno: 0 };
+  } catch (error) {
+    const errno = (error as { errno?: number }).errno;
+    if (errno === undefined) throw error;
+    return { affectedRows: -1, insertId: -1, errno };
+  }
+}
+
+let direct: Connection;
+
+beforeAll(async () => {
+  direct = await mysqlConnect(3306);
+});
+
+afterAll(async () => {
+  await direct?.end();
+});
+
+describe('write batching oracle', () => {
+  let proxy: ProxyProcess;
+
+  beforeAll(async () => {
+    proxy = await startProxy({ ini: '[mariadb]\nwritebatch_enabled = true\nwritebatch_max_batch_size = 200' });
+    await direct.query('DROP TABLE IF EXISTS wb_oracle');
+    await direct.query('CREATE TABLE wb_oracle (id BIGINT AUTO_INCREMENT PRIMARY KEY, owner INT NOT NULL, seq INT NOT NULL, val INT NOT NULL DEFAULT 0, UNIQUE KEY owner_seq (owner, seq)) ENGINE=InnoDB');
+  });
+
+  afterAll(async () => {
+    await direct.query('DROP TABLE IF EXISTS wb_oracle');
+    await proxy?.stop();
+  });
+
+  it('gives each of 20,000 mixed writes from 64 connections exactly the result it would get alone', async () => {
+    const connections = 64;
+    const rounds = 80; // 4 writes each: 64 × 80 × 4 = 20,480
+    const expected = new Map<string, number>(); // "owner/seq" -> val for rows that must remain
+    const insertIds = new Map<string, number>();
+    const mismatches: string[] = [];
+    const conns = await Promise.all(Array.from({ length: connections }, () => mysqlConnect(proxy.port)));
+    try {
+      await Promise.all(conns.map(async (c, owner) => {
+        const isPrepared = owner % 2 === 1;
+        const q = (sql: string, params: unknown[]): Promise<Outcome> => (isPrepared ? run(c, sql, params) : run(c, sql.replace(/\?/g, () => String(params.shift())), null));
+        for (let seq = 0; seq < rounds; seq++) {
+          // 1. An auto-id INSERT: one row, a fresh id.
+          const ins = await q('INSERT INTO wb_oracle (owner, seq) VALUES (?, ?)', [owner, seq]);
+          if (ins.errno !== 0 || ins.affectedRows !== 1 || ins.insertId <= 0) mismatches.push(`insert ${owner}/${seq}: ${JSON.stringify(ins)}`);
+          insertIds.set(`${owner}/${seq}`, ins.insertId);
+          // 2. A planned duplicate of an earlier row: ER_DUP_ENTRY, nothing inserted.
+          const dup = await q('INSERT INTO wb_oracle (owner, seq) VALUES (?, ?)', [owner, Math.floor(seq / 2)]);
+          if (dup.errno !== 1062) mismatches.push(`duplicate ${owner}/${seq}: ${JSON.stringify(dup)}`);
+          // 3. An UPDATE by key: matched and changed exactly one row.
+          const upd = await q('UPDATE wb_oracle SET val = val + ? WHERE owner = ? AND seq = ?', [seq + 1, owner, seq]);
+          if (upd.errno !== 0 || upd.affectedRows !== 1) mismatches.push(`update ${owner}/${seq}: ${JSON.stringify(upd)}`);
+          // 4. Every third row is deleted again; the others stay with val = seq + 1.
+          if (seq % 3 === 0) {
+            const del = await q('DELETE FROM wb_oracle WHERE owner = ? AND seq = ?', [owner, seq]);
+            if (del.errno !== 0 || del.affectedRows !== 1) mismatches.push(`delete ${owner}/${seq}: ${JSON.stringify(del)}`);
+          } else {
+            const miss = await q('UPDATE wb_oracle SET val = val + 1 WHERE owner = ? AND seq = ?', [owner, -1 - seq]);
+            if (miss.errno !== 0 || miss.affectedRows !== 0) mismatches.push(`update of a missing row ${owner}/${seq}: ${JSON.stringify(miss)}`);
+            expected.set(`${owner}/${seq}`, seq + 1);
+          }
+        }
+      }));
+    } finally {
+      await Promise.all(conns.map((c) => c.end()));
+    }
+    expect(mismatches.slice(0, 10)).toEqual([]);
+    const ids = [...insertIds.values()];
+    expect(new Set(ids).size).toBe(ids.length);
+
+    const [rows] = await direct.query('SELECT id, owner, seq, val FROM wb_oracle');
+    const actual = rows as { id: number; owner: number; seq: number; val: number }[];
+    expect(actual.length).toBe(expected.size);
+    for (const row of actual) {
+      const key = `${row.owner}/${row.seq}`;
+      expect(row.val).toBe(expected.get(key)!);
+      expect(row.id).toBe(insertIds.get(key)!);
+    }
+    const batched = await proxy.metricValue('tqdbproxy_write_batched_total');
+    expect(batched).toBeGreaterThan(1000);
+    const batches = await proxy.metricValue('tqdbproxy_write_batch_size_count');
+    expect(batches).toBeLessThan(batched);
+  }, 300_000);
+});
+
+describe('write batching exclusions and session semantics', () => {
+  let proxy: ProxyProcess;
+
+  beforeAll(async () => {
+    proxy = await startProxy({ ini: '[mariadb]\nwritebatch_enabled = true' });
+    await direct.query('DROP TABLE IF EXISTS wb_rules');
+    await direct.query('CREATE TABLE wb_rules (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(32)) ENGINE=InnoDB');
+  });
+
+  afterAll(async () => {
+    await direct.query('DROP TABLE IF EXISTS wb_rules');
+    await direct.query("DROP USER IF EXISTS 'tqdb_ro'@'%'");
+    await proxy?.stop();
+  });
+
+  async function excluded(reason: string): Promise<number> {
+    return proxy.metricValue('tqdbproxy_write_excluded_total', { reason });
+  }
+
+  it('does not batch writes inside BEGIN…COMMIT, and a rollback undoes them', async () => {
+    const c = await mysqlConnect(proxy.port);
+    try {
+      const before = await excluded('transaction');
+      await c.query('BEGIN');
+      await c.query("INSERT INTO wb_rules (v) VALUES ('in-tx')");
+      await c.query('ROLLBACK');
+      expect(await excluded('transaction')).toBe(before + 1);
+      const [rows] = await direct.query("SELECT COUNT(*) AS n FROM wb_rules WHERE v = 'in-tx'");
+      expect((rows as { n: number }[])[0]!.n).toBe(0);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('does not batch writes under autocommit=0', async () => {
+    const c = await mysqlConnect(proxy.port);
+    try {
+      await c.query('SET autocommit = 0');
+      const before = (await excluded('autocommit_off')) + (await excluded('transaction'));
+      await c.query("INSERT INTO wb_rules (v) VALUES ('ac0')");
+      await c.query('ROLLBACK');
+      expect((await excluded('autocommit_off')) + (await excluded('transaction'))).toBe(before + 1);
+      const [rows] = await direct.query("SELECT COUNT(*) AS n FROM wb_rules WHERE v = 'ac0'");
+      expect((rows as { n: number }[])[0]!.n).toBe(0);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('does not batch writes under LOCK TABLES', async () => {
+    const c = await mysqlConnect(proxy.port);
+    try {
+      await c.query('LOCK TABLES wb_rules WRITE');
+      const before = await excluded('lock_tables');
+      const [res] = await c.query("INSERT INTO wb_rules (v) VALUES ('locked')");
+      expect((res as ResultSetHeader).affectedRows).toBe(1);
+      expect(await excluded('lock_tables')).toBe(before + 1);
+      await c.query('UNLOCK TABLES');
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('never batches a write hinted batch:0', async () => {
+    const c = await mysqlConnect(proxy.port);
+    try {
+      const before = await excluded('hint_zero');
+      await c.query("/* batch:0 */ INSERT INTO wb_rules (v) VALUES ('zero')");
+      expect(await excluded('hint_zero')).toBe(before + 1);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('runs a batched INSERT with the caller\'s rights: a read-only user gets the permission error', async () => {
+    await direct.query("DROP USER IF EXISTS 'tqdb_ro'@'%'");
+    await direct.query("CREATE USER 'tqdb_ro'@'%' IDENTIFIED BY 'ro-pass'");
+    await direct.query("GRANT SELECT ON test.* TO 'tqdb_ro'@'%'");
+    const ro = await mysqlConnect(proxy.port, { user: 'tqdb_ro', password: 'ro-pass' });
+    const batchedBefore = await proxy.metricValue('tqdbproxy_write_batched_total');
+    try {
+      const outcome = await run(ro, "/* batch:5 */ INSERT INTO wb_rules (v) VALUES ('forbidden')", null);
+      expect(outcome.errno).toBe(1142);
+    } finally {
+      await ro.end();
+    }
+    expect(await proxy.metricValue('tqdbproxy_write_batched_total')).toBeGreaterThan(batchedBefore);
+    const [rows] = await direct.query("SELECT COUNT(*) AS n FROM wb_rules WHERE v = 'forbidden'");
+    expect((rows as { n: number }[])[0]!.n).toBe(0);
+  });
+
+  it('LAST_INSERT_ID() after a batched INSERT returns that INSERT\'s id on every member\'s connection', async () => {
+    const conns = await Promise.all(Array.from({ length: 16 }, () => mysqlConnect(proxy.port)));
+    try {
+      for (let round = 0; round < 5; round++) {
+        const results = await Promise.all(conns.map(async (c, i) => {
+          const [res] = await c.query(`INSERT INTO wb_rules (v) VALUES ('lid-${round}-${i}')`);
+          const [rows] = await c.query('SELECT LAST_INSERT_ID() AS id');
+          return { inserted: (res as ResultSetHeader).insertId, seen: Number((rows as { id: number }[])[0]!.id) };
+        }));
+        for (const r of results) expect(r.seen).toBe(r.inserted);
+      }
+      // And the id belongs to the row this connection inserted.
+      const [rows] = await conns[3]!.query("SELECT LAST_INSERT_ID() AS id");
+      const id = Number((rows as { id: number }[])[0]!.id);
+      const [row] = await direct.query('SELECT v FROM wb_rules WHERE id = ?', [id]);
+      expect((row as { v: string }[])[0]!.v).toBe('lid-4-3');
+    } finally {
+      await Promise.all(conns.map((c) => c.end()));
+    }
+  });
+
+  it('SHOW TQDB STATUS reports a batched write and its batch size', async () => {
+    const c = await mysqlConnect(proxy.port);
+    try {
+      await c.query("INSERT INTO wb_rules (v) VALUES ('status')");
+      const [rows] = await c.query('SHOW TQDB STATUS');
+      const status = Object.fromEntries((rows as { Variable_name: string; Value: string }[]).map((r) => [r.Variable_name, r.Value]));
+      expect(status.Backend).toBe('write-batch');
+      expect(Number(status.LastBatchSize)).toBeGreaterThanOrEqual(1);
+    } finally {
+      await c.end();
+    }
+  });
+});
+
+describe('queued writes: leaving, shutdown', () => {
+  beforeAll(async () => {
+    await direct.query('DROP TABLE IF EXISTS wb_queue');
+    await direct.query('CREATE TABLE wb_queue (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(32)) ENGINE=InnoDB');
+  });
+
+  afterAll(async () => {
+    await direct.query('DROP TABLE IF EXISTS wb_queue');
+  });
+
+  /** A direct connection holding a write lock, so the first batch blocks and later writes queue behind it. */
+  async function lockTable(): Promise<Connection> {
+    const locker = await mysqlConnect(3306);
+    await locker.query('LOCK TABLES wb_queue WRITE');
+    return locker;
+  }
+
+  async function waitBlocked(count: number): Promise<void> {
+    await waitUntil(async () => {
+      const [rows] = await direct.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE '%INSERT INTO wb_queue%' AND STATE LIKE '%lock%'");
+      return (rows as { n: number }[])[0]!.n >= count;
+    }, { description: `${count} INSERTs blocked on the table lock` });
+  }
+
+  it('a write whose client leaves while it is queued is never executed', async () => {
+    await using proxy = await startProxy({ ini: '[mariadb]\nwritebatch_initial_delay_ms = 10000\nwritebatch_min_delay_ms = 10000\nwritebatch_max_delay_ms = 10000' });
+    const locker = await lockTable();
+    const first = await mysqlConnect(proxy.port);
+    const leaver = await mysqlConnect(proxy.port);
+    try {
+      const firstDone = first.query("/* batch:500 */ INSERT INTO wb_queue (v) VALUES ('first')");
+      await waitBlocked(1);
+      void leaver.query("/* batch:500 */ INSERT INTO wb_queue (v) VALUES ('leaver')").catch(() => undefined);
+      await waitUntil(async () => (await proxy.metricValue('tqdbproxy_write_queued')) === 1, { description: 'the second write is queued', intervalMs: 2 });
+      leaver.destroy();
+      await waitUntil(async () => (await proxy.metricValue('tqdbproxy_write_queued')) === 0, { description: 'the leaver\'s write is removed' });
+      await locker.query('UNLOCK TABLES');
+      await firstDone;
+      const [rows] = await direct.query('SELECT v FROM wb_queue ORDER BY id');
+      expect(rows as unknown).toEqual([{ v: 'first' }]);
+    } finally {
+      await locker.end();
+      await first.end();
+    }
+  });
+
+  it('SIGTERM sends every queued write, acknowledges it, and only then exits', async () => {
+    await direct.query('TRUNCATE wb_queue');
+    const proxy = await startProxy({ ini: '[mariadb]\nwritebatch_initial_delay_ms = 10000\nwritebatch_min_delay_ms = 10000\nwritebatch_max_delay_ms = 10000' });
+    const locker = await lockTable();
+    const conns = await Promise.all(Array.from({ length: 6 }, () => mysqlConnect(proxy.port)));
+    try {
+      const firstDone = conns[0]!.query("/* batch:60000 */ INSERT INTO wb_queue (v) VALUES ('w0')");
+      await waitBlocked(1);
+      const rest = conns.slice(1).map((c, i) => c.query(`/* batch:60000 */ INSERT INTO wb_queue (v) VALUES ('w${i + 1}')`));
+      await waitUntil(async () => (await proxy.metricValue('tqdbproxy_write_queued')) === 5, { description: 'five writes queued' });
+      proxy.signal('SIGTERM');
+      await waitBlocked(2);
+      await locker.query('UNLOCK TABLES');
+      const results = await Promise.all([firstDone, ...rest]);
+      for (const [res] of results) expect((res as ResultSetHeader).affectedRows).toBe(1);
+      expect(await proxy.waitExit()).toBe(0);
+      const [rows] = await direct.query('SELECT COUNT(*) AS n FROM wb_queue');
+      expect((rows as { n: number }[])[0]!.n).toBe(6);
+    } finally {
+      await locker.end();
+      for (const c of conns) c.destroy();
+      await proxy.stop();
+    }
+  });
+});
+
+describe('backend loss in the middle of batches', () => {
+  let db: MariaDbServer;
+
+  beforeAll(async () => {
+    db = await startMariaDb();
+    const c = await mysqlConnect(db.port);
+    await c.query('CREATE TABLE test.wb_loss (id INT AUTO_INCREMENT PRIMARY KEY, tag VARCHAR(40) NOT NULL) ENGINE=InnoDB');
+    await c.end();
+  });
+
+  afterAll(async () => {
+    await db?.stop();
+  });
+
+  it('acknowledges no write that is not in the table, and executes none twice', async () => {
+    await using proxy = await startProxy({ backendPort: db.port, ini: '[mariadb]\nwritebatch_enabled = true' });
+    const acknowledged = new Set<string>();
+    let isKilled = false;
+    const writers = Array.from({ length: 32 }, async (_, w) => {
+      const c = await mysqlConnect(proxy.port);
+      try {
+        for (let i = 0; !isKilled || i < 0; i++) {
+          const tag = `w${w}-${i}`;
+          try {
+            await c.query(`INSERT INTO wb_loss (tag) VALUES ('${tag}')`);
+            acknowledged.add(tag);
+          } catch {
+            return;
+          }
+        }
+      } finally {
+        c.destroy();
+      }
+    });
+    await waitUntil(() => acknowledged.size >= 2000, { description: '2000 acknowledged writes', timeoutMs: 60_000 });
+    await db.kill();
+    isKilled = true;
+    await Promise.all(writers);
+    await db.restart();
+    const c = await mysqlConnect(db.port);
+    try {
+      const [rows] = await c.query('SELECT tag, COUNT(*) AS n FROM wb_loss GROUP BY tag');
+      const inTable = new Map((rows as { tag: string; n: number }[]).map((r) => [r.tag, r.n]));
+      const missing = [...acknowledged].filter((tag) => !inTable.has(tag));
+      expect(missing).toEqual([]);
+      const duplicated = [...inTable].filter(([, n]) => n > 1);
+      expect(duplicated).toEqual([]);
+    } finally {
+      await c.end();
+    }
+  }, 180_000);
+});
+
+describe('adaptive delay under load', () => {
+  it('raises tqdbproxy_write_current_delay_ms under load and lets it fall back when idle', async () => {
+    await direct.query('CREATE TABLE IF NOT EXISTS wb_adaptive (id INT AUTO_INCREMENT PRIMARY KEY, v INT) ENGINE=InnoDB');
+    await using proxy = await startProxy({
+      ini: [
+        '[mariadb]',
+        'writebatch_enabled = true',
+        'writebatch_initial_delay_ms = 2',
+        'writebatch_min_delay_ms = 2',
+        'writebatch_max_delay_ms = 64',
+        'writebatch_write_threshold = 50',
+        'writebatch_adaptive_step = 2',
+        'writebatch_metrics_interval = 1',
+      ].join('\n'),
+    });
+    const delay = (): Promise<number> => proxy.metricValue('tqdbproxy_write_current_delay_ms');
+    expect(await delay()).toBe(2);
+    let isLoaded = true;
+    const conns = await Promise.all(Array.from({ length: 8 }, () => mysqlConnect(proxy.port)));
+    const load = conns.map(async (c) => {
+      while (isLoaded) await c.query('INSERT INTO wb_adaptive (v) VALUES (1)');
+    });
+    try {
+      await waitUntil(async () => (await delay()) >= 8, { description: 'the delay rises under load', timeoutMs: 30_000 });
+    } finally {
+      isLoaded = false;
+      await Promise.all(load);
+      await Promise.all(conns.map((c) => c.end()));
+    }
+    await waitUntil(async () => (await delay()) === 2, { description: 'the delay falls back when idle', timeoutMs: 30_000 });
+    expect(await proxy.metricValue('tqdbproxy_write_delay_adjustments_total', { direction: 'down' })).toBeGreaterThan(0);
+    await direct.query('DROP TABLE IF EXISTS wb_adaptive');
+  }, 90_000);
+});
