@@ -14,6 +14,7 @@ const ALL_METRICS = [
   'tqdbproxy_write_batch_latency_seconds',
   'tqdbproxy_write_ops_per_second',
   'tqdbproxy_write_current_delay_ms',
+  'tqdbproxy_write_queued',
   'tqdbproxy_write_delay_adjustments_total',
   'tqdbproxy_write_batched_total',
   'tqdbproxy_write_excluded_total',
