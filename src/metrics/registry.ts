@@ -8,6 +8,7 @@
  * values, a call creates no metric object and builds no key string.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { StatementKind } from '../core/sql/types.ts';
 import { BoundedLabels, CallSiteLabels, type CallSite } from './call-sites.ts';
 
 export type Protocol = 'mariadb' | 'postgres';
@@ -64,8 +65,8 @@ export const BATCH_SIZE_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
 export const BATCH_DELAY_BUCKETS_SECONDS = [0, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
 /**
- * Parser statement kinds are a closed union owned by src/core/sql; this cap
- * is only a safety net so a caller bug cannot explode the label set.
+ * Statement kinds are a closed union owned by src/core/sql; this cap is only
+ * a safety net so a value forced past the type cannot explode the label set.
  */
 const MAX_QUERY_TYPES = 64;
 /** Backends come from the config; the cap guards against a caller passing something else. */
@@ -327,14 +328,14 @@ export class Metrics {
 
   /**
    * Counts one answered statement and records its latency.
-   * @param queryType the parser's statement kind (a closed set)
+   * @param queryType the parser's statement kind
    * @param cached whether the cache answered it
    * @param file the statement's `file:` hint, or null
    * @param line the statement's `line:` hint, or null
    */
   observeQuery(
     protocol: Protocol,
-    queryType: string,
+    queryType: StatementKind,
     cached: boolean,
     file: string | null,
     line: number | null,
@@ -344,7 +345,7 @@ export class Metrics {
   }
 
   /** `observeQuery` with the call site already resolved by `callSite()`. */
-  observeQueryAt(protocol: Protocol, queryType: string, cached: boolean, site: CallSite, seconds: number): void {
+  observeQueryAt(protocol: Protocol, queryType: StatementKind, cached: boolean, site: CallSite, seconds: number): void {
     let byType = this.queryChildren[site.index];
     if (byType === undefined) {
       byType = new Map();
