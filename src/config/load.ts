@@ -179,7 +179,9 @@ function isSectionObject(value: unknown): value is Record<string, unknown> {
  * be is a subsection; anything nested deeper than a group is unknown.
  */
 function parseIni(text: string, file: string, problems: ConfigProblem[]): RawDocument {
-  const source = text.replace(/^\uFEFF/, '');
+  // `ini` only takes a header alone on its line; a comment after it is common
+  // INI usage, so drop it rather than misread the header as a key.
+  const source = text.replace(/^\uFEFF/, '').replace(/^(\s*\[[^\]\r\n]*\])[ \t]*[;#][^\r\n]*$/gm, '$1');
   const parsed = decode(source) as Record<string, unknown>;
   reportDuplicateKeys(source, file, problems);
   const document = emptyDocument(file);
@@ -361,6 +363,20 @@ function convertDocument(document: RawDocument, defaultsOrigin: string, problems
 function setEntry(draft: SectionDraft, key: string, raw: RawValue, origin: string, problems: ConfigProblem[]): void {
   const schema = draft.schema.properties[key] as TSchema | undefined;
   const text = rawText(raw);
+  if (schema === undefined && key.startsWith('[')) {
+    // `ini` reads a header with text after it (`[mariadb] x`) as a key.
+    draft.rejected.add(key);
+    problems.push(
+      new ConfigProblem({
+        file: origin,
+        section: draft.name,
+        key,
+        value: text,
+        expected: 'a section header with nothing but a comment after it on its line',
+      }),
+    );
+    return;
+  }
   if (schema === undefined) {
     draft.rejected.add(key);
     problems.push(

@@ -359,6 +359,14 @@ const cases: Case[] = [
     expected: 'a comma-separated list of a database name without spaces, commas, quotes or slashes (at most 64)',
   },
   {
+    name: 'a section header followed by text',
+    ini: '[proxy]\n[mariadb] clients\n',
+    section: 'proxy',
+    key: '[mariadb] clients',
+    value: 'true',
+    expected: 'a section header with nothing but a comment after it on its line',
+  },
+  {
     name: 'a key given twice in one section',
     ini: '[mariadb]\nlisten = :3307\nlisten = :3308\n',
     section: 'mariadb',

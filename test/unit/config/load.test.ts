@@ -146,6 +146,12 @@ databases = billing
     expect(config.mariadb.defaultGroup).toBe('main');
   });
 
+  it('accepts a comment after a section header', () => {
+    const config = load(files.write('[proxy] ; process-wide\nlog_level = warn\n[mariadb]   # clients\nlisten = :4003\n'));
+    expect(config.logLevel).toBe('warn');
+    expect(config.mariadb.listen.text).toBe('0.0.0.0:4003');
+  });
+
   it('treats an empty socket as none', () => {
     const file = files.write('[mariadb]\nsocket =\n');
     expect(load(file).mariadb.socket).toBeNull();
