@@ -216,7 +216,9 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
   }
 
   private applyClientBackpressure(): void {
-    const shouldPause = this.framer.buffered > MAX_PIPELINED_BYTES;
+    // Only pipelined bytes count: an idle connection must keep reading to complete a large packet.
+    const isBusy = this.current !== null || this.isWaitingOnCore;
+    const shouldPause = isBusy && this.framer.buffered > MAX_PIPELINED_BYTES;
     if (shouldPause !== this.isClientPaused) {
       this.isClientPaused = shouldPause;
       if (shouldPause) pauseReading(this.socket as Socket<unknown>);

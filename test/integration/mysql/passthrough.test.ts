@@ -9,8 +9,15 @@ import { startProxy, type ProxyProcess } from '../../support/proxy.ts';
 
 let proxy: ProxyProcess;
 let conn: Connection;
+let originalMaxAllowedPacket = 0;
 
 beforeAll(async () => {
+  // A 20 MiB BLOB needs a server that accepts packets that large; new sessions pick the global value up.
+  const admin = await mysqlConnect(3306);
+  const [rows] = await admin.query('SELECT @@GLOBAL.max_allowed_packet AS v');
+  originalMaxAllowedPacket = Number((rows as { v: number }[])[0]!.v);
+  await admin.query('SET GLOBAL max_allowed_packet = 67108864');
+  await admin.end();
   proxy = await startProxy({ ini: '[mariadb]\nmax_packet_size = 67108864' });
   conn = await mysqlConnect(proxy.port);
   await conn.query('CREATE TABLE IF NOT EXISTS pt_items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(64) UNIQUE, payload LONGBLOB)');
@@ -21,6 +28,9 @@ afterAll(async () => {
   await conn?.query('DROP TABLE IF EXISTS pt_items');
   await conn?.end();
   await proxy?.stop();
+  const admin = await mysqlConnect(3306);
+  await admin.query(`SET GLOBAL max_allowed_packet = ${originalMaxAllowedPacket}`);
+  await admin.end();
 });
 
 describe('MariaDB pass-through with mysql2', () => {
@@ -97,7 +107,6 @@ describe('MariaDB pass-through with mysql2', () => {
     const blob = Buffer.alloc(20 * 1024 * 1024);
     for (let i = 0; i < blob.length; i += 4096) blob[i] = (i / 4096) & 0xff;
     blob[blob.length - 1] = 0x7f;
-    await conn.query("SET SESSION max_allowed_packet = 67108864").catch(() => undefined);
     await conn.execute('INSERT INTO pt_items (name, payload) VALUES (?, ?)', ['blob', blob]);
     const [rows] = await conn.query("SELECT payload FROM pt_items WHERE name = 'blob'");
     const back = (rows as { payload: Buffer }[])[0]!.payload;
