@@ -26,9 +26,12 @@ import {
   protocolSchema,
   ProxySection,
   unknownKeyExpected,
+  type GroupSectionValues,
   type ProtocolName,
+  type ProtocolSectionValues,
+  type ProxySectionValues,
 } from './schema.ts';
-import type { Address, BackendGroupConfig, Config, LogFormat, LogLevel, ProtocolConfig } from './types.ts';
+import type { Address, BackendGroupConfig, Config, ProtocolConfig } from './types.ts';
 
 export interface LoadOptions {
   /** INI file to read; null for built-in defaults plus environment. A file that cannot be read is a problem. */
@@ -101,22 +104,24 @@ export function loadConfig(options: LoadOptions): Config {
   if (problems.length > 0) throw new ConfigError(problems);
 
   // 5. Derive. 6. Freeze.
+  // With no problems, every section holds exactly its schema's values.
   const [mariadb, postgres] = protocols;
   if (mariadb === null || mariadb === undefined) throw new Error('invariant: mariadb is always enabled');
+  const p = proxy as ProxySectionValues;
   const config: Config = {
     sourceFile: options.file,
     mariadb: deriveProtocol(mariadb.section, mariadb.groups),
     postgres: postgres == null ? null : deriveProtocol(postgres.section, postgres.groups),
-    metricsListen: address(proxy['metrics_listen'], 'listen'),
-    logLevel: proxy['log_level'] as LogLevel,
-    logFormat: proxy['log_format'] as LogFormat,
-    shutdownTimeoutMs: proxy['shutdown_timeout_ms'] as number,
-    metricsMaxCallSites: proxy['metrics_max_call_sites'] as number,
+    metricsListen: address(p.metrics_listen, 'listen'),
+    logLevel: p.log_level,
+    logFormat: p.log_format,
+    shutdownTimeoutMs: p.shutdown_timeout_ms,
+    metricsMaxCallSites: p.metrics_max_call_sites,
     cache: {
-      maxBytes: proxy['cache_max_bytes'] as number,
-      maxEntryBytes: proxy['cache_max_entry_bytes'] as number,
-      waitTimeoutMs: proxy['cache_wait_timeout_ms'] as number,
-      staleFactor: proxy['cache_stale_factor'] as number,
+      maxBytes: p.cache_max_bytes,
+      maxEntryBytes: p.cache_max_entry_bytes,
+      waitTimeoutMs: p.cache_wait_timeout_ms,
+      staleFactor: p.cache_stale_factor,
     },
   };
   return deepFreeze(config);
@@ -125,7 +130,7 @@ export function loadConfig(options: LoadOptions): Config {
 // ---------------------------------------------------------------------------
 // 1. Parse
 
-/** What `ini` gave for one key: usually a string; true for a bare key; an array when the key repeats. */
+/** What `ini` gave for one key: usually a string; true for a bare key; an array for `key[]` lines. */
 type RawValue = unknown;
 
 interface RawSection {
@@ -662,36 +667,37 @@ function address(text: unknown, use: AddressUse): Address {
   return parsed;
 }
 
-function deriveProtocol(section: Values, groups: Map<string, Values>): ProtocolConfig {
+function deriveProtocol(values: Values, groups: Map<string, Values>): ProtocolConfig {
+  const section = values as ProtocolSectionValues;
   const derivedGroups: [string, BackendGroupConfig][] = [];
-  for (const [name, values] of groups) {
+  for (const [name, groupValues] of groups) {
+    const group = groupValues as GroupSectionValues;
     derivedGroups.push([
       name,
       {
         name,
-        primary: address(values['primary'], 'backend'),
-        replicas: (values['replicas'] as string[]).map((r) => address(r, 'backend')),
-        databases: [...(values['databases'] as string[])],
+        primary: address(group.primary, 'backend'),
+        replicas: group.replicas.map((r) => address(r, 'backend')),
+        databases: [...group.databases],
       },
     ]);
   }
-  const socket = section['socket'] as string;
   return {
-    listen: address(section['listen'], 'listen'),
-    socket: socket === '' ? null : socket,
-    defaultGroup: section['default'] as string,
-    maxPacketSize: section['max_packet_size'] as number,
+    listen: address(section.listen, 'listen'),
+    socket: section.socket === '' ? null : section.socket,
+    defaultGroup: section.default,
+    maxPacketSize: section.max_packet_size,
     groups: new FrozenMap(derivedGroups),
     writeBatch: {
-      enabled: section['writebatch_enabled'] as boolean,
-      initialDelayMs: section['writebatch_initial_delay_ms'] as number,
-      minDelayMs: section['writebatch_min_delay_ms'] as number,
-      maxDelayMs: section['writebatch_max_delay_ms'] as number,
-      maxBatchSize: section['writebatch_max_batch_size'] as number,
-      writeThreshold: section['writebatch_write_threshold'] as number,
-      adaptiveStep: section['writebatch_adaptive_step'] as number,
-      metricsIntervalSeconds: section['writebatch_metrics_interval'] as number,
-      timeoutMs: section['writebatch_timeout_ms'] as number,
+      enabled: section.writebatch_enabled,
+      initialDelayMs: section.writebatch_initial_delay_ms,
+      minDelayMs: section.writebatch_min_delay_ms,
+      maxDelayMs: section.writebatch_max_delay_ms,
+      maxBatchSize: section.writebatch_max_batch_size,
+      writeThreshold: section.writebatch_write_threshold,
+      adaptiveStep: section.writebatch_adaptive_step,
+      metricsIntervalSeconds: section.writebatch_metrics_interval,
+      timeoutMs: section.writebatch_timeout_ms,
     },
   };
 }
