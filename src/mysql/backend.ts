@@ -159,11 +159,11 @@ export class BackendConnection {
 
   onClose(error: Error | null): void {
     if (this.isClosed && this.expectations.length === 0) return;
-    const failure = new ProxyError(
-      'BACKEND_LOST',
-      `Lost connection to backend ${this.address.text}${error ? `: ${error.message}` : ''}`,
-      { fatal: true, cause: error ?? undefined },
-    );
+    const reason = error ? `: ${error.message}` : '';
+    const failure =
+      this.socket === null
+        ? new ProxyError('BACKEND_UNAVAILABLE', `cannot connect to backend ${this.address.text}${reason}`, { fatal: true, cause: error ?? undefined })
+        : new ProxyError('BACKEND_LOST', `Lost connection to backend ${this.address.text}${reason}`, { fatal: true, cause: error ?? undefined });
     this.fail(failure, error !== null || this.expectations.length > 0);
   }
 
