@@ -61,8 +61,8 @@ describe('write batching oracle', () => {
           const ins = await q('INSERT INTO wb_oracle (owner, seq) VALUES (?, ?)', [owner, seq]);
           if (ins.errno !== 0 || ins.affectedRows !== 1 || ins.insertId <= 0) mismatches.push(`insert ${owner}/${seq}: ${JSON.stringify(ins)}`);
           insertIds.set(`${owner}/${seq}`, ins.insertId);
-          // 2. A planned duplicate of an earlier row: ER_DUP_ENTRY, nothing inserted.
-          const dup = await q('INSERT INTO wb_oracle (owner, seq) VALUES (?, ?)', [owner, Math.floor(seq / 2)]);
+          // 2. A planned duplicate of the row just inserted: ER_DUP_ENTRY, nothing inserted.
+          const dup = await q('INSERT INTO wb_oracle (owner, seq) VALUES (?, ?)', [owner, seq]);
           if (dup.errno !== 1062) mismatches.push(`duplicate ${owner}/${seq}: ${JSON.stringify(dup)}`);
           // 3. An UPDATE by key: matched and changed exactly one row.
           const upd = await q('UPDATE wb_oracle SET val = val + ? WHERE owner = ? AND seq = ?', [seq + 1, owner, seq]);
@@ -81,6 +81,7 @@ describe('write batching oracle', () => {
     } finally {
       await Promise.all(conns.map((c) => c.end()));
     }
+    if (mismatches.length > 0) console.error(mismatches.slice(0, 10).join("\n"));
     expect(mismatches.slice(0, 10)).toEqual([]);
     const ids = [...insertIds.values()];
     expect(new Set(ids).size).toBe(ids.length);
