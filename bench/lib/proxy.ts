@@ -18,6 +18,12 @@ export interface BenchProxy {
   description: string;
   /** The started proxy's stderr so far ('' for an external one). */
   stderr(): string;
+  /**
+   * Sum of a metric's series whose labels include `labels`, read from the
+   * started proxy's /metrics; undefined for an external proxy (its metrics
+   * port is not known).
+   */
+  metricValue: ((name: string, labels?: Record<string, string>) => Promise<number>) | undefined;
   /** Stops a proxy started here; leaves an external one alone. */
   stop(): Promise<void>;
 }
@@ -37,6 +43,7 @@ export async function startBenchProxy(args: BenchArgs, options: StartBenchProxyO
       pid: pidListeningOn(port),
       description: `external ${host}:${port}`,
       stderr: () => '',
+      metricValue: undefined,
       stop: async () => {},
     };
   }
@@ -58,6 +65,7 @@ export async function startBenchProxy(args: BenchArgs, options: StartBenchProxyO
     pid: proxy.proc.pid,
     description: bin === undefined ? 'bun src/main.ts' : bin,
     stderr: () => proxy.stderr(),
+    metricValue: (name, labels) => proxy.metricValue(name, labels),
     stop: () => proxy.stop(),
   };
 }
