@@ -830,7 +830,7 @@ function isDmlKind(kind: StatementKind): boolean {
   return kind === 'insert' || kind === 'replace' || kind === 'update' || kind === 'delete';
 }
 
-/** Words that begin an explainable statement. */
+/** Words that begin a statement MariaDB's ANALYZE runs (not TABLE: ANALYZE TABLE updates statistics). */
 function isStatementLead(kw: number): boolean {
   switch (kw) {
     case Kw.select:
@@ -840,7 +840,6 @@ function isStatementLead(kw: number): boolean {
     case Kw.replace:
     case Kw.with:
     case Kw.values:
-    case Kw.table:
       return true;
     default:
       return false;

@@ -39,6 +39,11 @@ export function cacheTextOf(sql: string, cfg: ScanConfig): string {
       // The gap is not a single space (several whitespace characters, or a comment): fold it.
       out += sql.slice(runStart, runEnd) + ' ';
       runStart = start;
+    } else if (start === runEnd && t === Tok.Punct && s.ch === 0x2d && sql.charCodeAt(start - 1) === 0x2d) {
+      // MySQL `--` not followed by whitespace is two minus signs; spell it `- -`, which means the
+      // same, so that no later space or end of text can turn it into a comment.
+      out += sql.slice(runStart, runEnd) + ' ';
+      runStart = start;
     }
     runEnd = s.end;
     if (t !== Tok.Semicolon) {
