@@ -124,12 +124,8 @@ async function main(): Promise<number> {
     await sysbenchPrepare('oltp_point_select', sysbenchOptions(direct, 1, 1));
   }
 
+  // An interrupted run still stops the proxy: the harness kills what it started on exit and on signals.
   const proxy = await startBenchProxy(args);
-  const onSignal = (): void => {
-    void proxy.stop().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
 
   const cells = workloads.length * args.connections.length;
   const perCell = 2 * args.warmupSeconds + 2 * args.durationSeconds;
@@ -170,8 +166,6 @@ async function main(): Promise<number> {
     }
   } finally {
     await proxy.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
     if (hasSysbench) await sysbenchCleanup('oltp_point_select', sysbenchOptions(direct, 1, 1)).catch(() => {});
   }
 

@@ -17,8 +17,8 @@ import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { freePort, isPortOpen } from './ports.ts';
-import { isRunning, onProcessExit, runCommand, tailOfFile, terminate } from './process.ts';
-import { makeScratchDir, removeDir, removeDirSync, scratchRoot } from './tmp.ts';
+import { armWatchdog, fileSize, isRunning, runCommand, tailOfFile, terminate, type Watchdog } from './process.ts';
+import { makeScratchDir, removeDir, scratchRoot } from './tmp.ts';
 import { waitUntil } from './wait.ts';
 
 export interface StartMariaDbOptions {
@@ -93,22 +93,15 @@ let templatePromise: Promise<string> | undefined;
 export async function startMariaDb(options: StartMariaDbOptions = {}): Promise<MariaDbServer> {
   const startedAt = performance.now();
   const template = await mariaDbTemplate();
-  const dir = makeScratchDir('tqdb-mariadb-');
-  let instance: MariaDbInstance | undefined;
-  const unregister = onProcessExit(() => {
-    instance?.currentProc?.kill('SIGKILL');
-    removeDirSync(dir);
-  });
+  const serverArgs: string[] = [...COMMON_ARGS, ...SERVER_ARGS];
+  if (options.maxConnections !== undefined) serverArgs.push(`--max-connections=${options.maxConnections}`);
+  serverArgs.push(...(options.extraArgs ?? []));
+  const instance = new MariaDbInstance(makeScratchDir('tqdb-mariadb-'), serverArgs, options.startTimeoutMs ?? 30_000);
   try {
-    const dataDir = join(dir, 'data');
-    await runCommand(['cp', '-a', template, dataDir]);
-    const serverArgs: string[] = [...COMMON_ARGS, ...SERVER_ARGS];
-    if (options.maxConnections !== undefined) serverArgs.push(`--max-connections=${options.maxConnections}`);
-    serverArgs.push(...(options.extraArgs ?? []));
+    await runCommand(['cp', '-a', template, instance.dataDir]);
     for (let attempt = 1; ; attempt++) {
-      instance = new MariaDbInstance(dir, dataDir, freePort(), serverArgs, options.startTimeoutMs ?? 30_000, unregister);
       try {
-        await instance.launch();
+        await instance.launch(freePort());
         break;
       } catch (error) {
         if (!(error instanceof PortInUseError) || attempt >= MAX_BIND_ATTEMPTS) throw error;
@@ -117,9 +110,7 @@ export async function startMariaDb(options: StartMariaDbOptions = {}): Promise<M
     instance.startupMs = performance.now() - startedAt;
     return instance;
   } catch (error) {
-    if (instance?.currentProc !== undefined) await terminate(instance.currentProc, 'SIGKILL', 0);
-    await removeDir(dir);
-    unregister();
+    await instance.stop();
     throw error;
   }
 }
@@ -128,22 +119,32 @@ class PortInUseError extends Error {}
 
 class MariaDbInstance implements MariaDbServer {
   readonly host = HOST;
+  readonly dataDir: string;
   readonly socketPath: string;
+  port = 0;
   startupMs = 0;
-  currentProc: Subprocess | undefined;
+  private currentProc: Subprocess | undefined;
   private isRemoved = false;
   private readonly errorLogPath: string;
+  /** Guards the directory, and the server while one runs; see `armWatchdog`. */
+  private watchdog: Watchdog;
 
   constructor(
     readonly dir: string,
-    readonly dataDir: string,
-    readonly port: number,
     private readonly serverArgs: string[],
     private readonly startTimeoutMs: number,
-    private readonly unregisterExitCleanup: () => void,
   ) {
+    this.dataDir = join(dir, 'data');
     this.socketPath = join(dir, 's.sock');
     this.errorLogPath = join(dir, 'error.log');
+    this.watchdog = armWatchdog(0, { dir });
+  }
+
+  /** Re-arms the watchdog for a new server pid (0: none running). */
+  private watch(pid: number): void {
+    const previous = this.watchdog;
+    this.watchdog = armWatchdog(pid, { dir: this.dir });
+    previous.disarm();
   }
 
   get pid(): number {
@@ -159,8 +160,10 @@ class MariaDbInstance implements MariaDbServer {
     return tailOfFile(this.errorLogPath, 1_000_000);
   }
 
-  /** Spawns mariadbd and waits for a root login; rejects with the error log on failure. */
-  async launch(): Promise<void> {
+  /** Spawns mariadbd on `port` and waits for a root login; rejects with the error log on failure. */
+  async launch(port: number): Promise<void> {
+    this.port = port;
+    const logStart = fileSize(this.errorLogPath);
     const proc = Bun.spawn(
       [
         'mariadbd',
@@ -176,9 +179,13 @@ class MariaDbInstance implements MariaDbServer {
       ],
       { stdio: ['ignore', 'ignore', 'ignore'] },
     );
+    // A test that forgets stop() must not keep `bun test` alive; the watchdog
+    // kills the server once the test process is gone.
+    proc.unref();
     this.currentProc = proc;
+    this.watch(proc.pid);
     const exitedEarly = proc.exited.then((code): never => {
-      const log = tailOfFile(this.errorLogPath);
+      const log = tailOfFile(this.errorLogPath, 4000, logStart);
       if (/Address already in use|errno: 98/.test(log)) {
         throw new PortInUseError(`port ${this.port} was taken before mariadbd bound it`);
       }
@@ -193,10 +200,11 @@ class MariaDbInstance implements MariaDbServer {
         abort: exitedEarly,
       });
     } catch (error) {
-      if (error instanceof PortInUseError) throw error;
       await terminate(proc, 'SIGKILL', 0);
+      this.watch(0);
+      if (error instanceof PortInUseError) throw error;
       if (error instanceof Error && error.message.startsWith('timed out')) {
-        throw new Error(`${error.message}\nError log:\n${tailOfFile(this.errorLogPath)}`);
+        throw new Error(`${error.message}\nError log:\n${tailOfFile(this.errorLogPath, 4000, logStart)}`);
       }
       throw error;
     }
@@ -223,22 +231,27 @@ class MariaDbInstance implements MariaDbServer {
     if (!this.isRemoved) {
       this.isRemoved = true;
       await removeDir(this.dir);
-      this.unregisterExitCleanup();
+      this.watchdog.disarm();
     }
   }
 
   async kill(): Promise<void> {
-    if (this.currentProc !== undefined) await terminate(this.currentProc, 'SIGKILL', 0);
+    if (this.currentProc === undefined) return;
+    await terminate(this.currentProc, 'SIGKILL', 0);
+    this.watch(0);
   }
 
   async restart(): Promise<void> {
     if (this.isRemoved) throw new Error('cannot restart a stopped MariaDB: its data directory was removed');
-    if (this.currentProc !== undefined) await terminate(this.currentProc, 'SIGTERM', STOP_GRACE_MS);
+    if (this.currentProc !== undefined) {
+      await terminate(this.currentProc, 'SIGTERM', STOP_GRACE_MS);
+      this.watch(0);
+    }
     // Something else may have taken the port while the server was down.
     if (await isPortOpen(this.port)) {
       throw new Error(`cannot restart MariaDB: port ${this.port} is now used by another process`);
     }
-    await this.launch();
+    await this.launch(this.port);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

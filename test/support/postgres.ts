@@ -12,12 +12,23 @@
  * `postgres` and `root`, databases `postgres`, `root` and `test`.
  */
 import type { Subprocess } from 'bun';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { chown, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, isPortOpen } from './ports.ts';
-import { descendantPids, hasExited, isRunning, onProcessExit, runCommand, signalPid, tailOfFile, terminate } from './process.ts';
-import { makeScratchDir, removeDir, removeDirSync, scratchRoot } from './tmp.ts';
+import {
+  armWatchdog,
+  descendantPids,
+  fileSize,
+  hasExited,
+  isRunning,
+  runCommand,
+  signalPid,
+  tailOfFile,
+  terminate,
+  type Watchdog,
+} from './process.ts';
+import { makeScratchDir, removeDir, scratchRoot } from './tmp.ts';
 import { waitUntil } from './wait.ts';
 
 export interface StartPostgresOptions {
@@ -84,23 +95,17 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const template = await postgresTemplate();
   const owner = await osUser(OS_USER);
   const dir = makeScratchDir('tqdb-postgres-');
-  let instance: PostgresInstance | undefined;
-  const unregister = onProcessExit(() => {
-    instance?.killTreeSync();
-    removeDirSync(dir);
-  });
+  const settings: Record<string, string> = { ...BASE_SETTINGS, unix_socket_directories: dir };
+  if (options.maxConnections !== undefined) settings.max_connections = String(options.maxConnections);
+  for (const [name, value] of Object.entries(options.settings ?? {})) settings[name] = String(value);
+  const instance = new PostgresInstance(dir, settings, options.startTimeoutMs ?? 30_000);
   try {
     // The postmaster writes its socket and lock file here.
     await chown(dir, owner.uid, owner.gid);
-    const dataDir = join(dir, 'data');
-    await runCommand(['cp', '-a', template, dataDir]);
-    const settings: Record<string, string> = { ...BASE_SETTINGS, unix_socket_directories: dir };
-    if (options.maxConnections !== undefined) settings.max_connections = String(options.maxConnections);
-    for (const [name, value] of Object.entries(options.settings ?? {})) settings[name] = String(value);
+    await runCommand(['cp', '-a', template, instance.dataDir]);
     for (let attempt = 1; ; attempt++) {
-      instance = new PostgresInstance(dir, dataDir, freePort(), settings, options.startTimeoutMs ?? 30_000, unregister);
       try {
-        await instance.launch();
+        await instance.launch(freePort());
         break;
       } catch (error) {
         if (!(error instanceof PortInUseError) || attempt >= MAX_BIND_ATTEMPTS) throw error;
@@ -109,10 +114,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     instance.startupMs = performance.now() - startedAt;
     return instance;
   } catch (error) {
-    instance?.killTreeSync();
-    if (instance?.currentProc !== undefined) await instance.currentProc.exited;
-    await removeDir(dir);
-    unregister();
+    await instance.stop();
     throw error;
   }
 }
@@ -121,20 +123,30 @@ class PortInUseError extends Error {}
 
 class PostgresInstance implements PostgresServer {
   readonly host = HOST;
+  readonly dataDir: string;
+  port = 0;
   startupMs = 0;
-  currentProc: Subprocess | undefined;
+  private currentProc: Subprocess | undefined;
   private isRemoved = false;
   private readonly logPath: string;
+  /** Guards the directory, and the server while one runs; see `armWatchdog`. */
+  private watchdog: Watchdog;
 
   constructor(
     readonly dir: string,
-    readonly dataDir: string,
-    readonly port: number,
     private readonly settings: Record<string, string>,
     private readonly startTimeoutMs: number,
-    private readonly unregisterExitCleanup: () => void,
   ) {
+    this.dataDir = join(dir, 'data');
     this.logPath = join(dir, 'postgres.log');
+    this.watchdog = armWatchdog(0, { dir });
+  }
+
+  /** Re-arms the watchdog for a new postmaster pid (0: none running). */
+  private watch(pid: number): void {
+    const previous = this.watchdog;
+    this.watchdog = armWatchdog(pid, { dir: this.dir, isTree: true });
+    previous.disarm();
   }
 
   get socketDir(): string {
@@ -154,17 +166,27 @@ class PostgresInstance implements PostgresServer {
     return tailOfFile(this.logPath, 1_000_000);
   }
 
-  async launch(): Promise<void> {
-    const args = [join(BIN_DIR, 'postgres'), '-D', this.dataDir, '-p', String(this.port)];
+  /** Spawns the postmaster on `port` and waits for a query to succeed; rejects with its log on failure. */
+  async launch(port: number): Promise<void> {
+    this.port = port;
+    const args = [join(BIN_DIR, 'postgres'), '-D', this.dataDir, '-p', String(port)];
     for (const [name, value] of Object.entries(this.settings)) args.push('-c', `${name}=${value}`);
-    const proc = Bun.spawn(asOsUser(args), {
-      stdin: 'ignore',
-      stdout: 'ignore',
-      stderr: Bun.file(this.logPath),
-    });
+    const logStart = fileSize(this.logPath);
+    // Appending keeps the log of a killed server across restart().
+    const logFd = openSync(this.logPath, 'a');
+    let proc: Subprocess;
+    try {
+      proc = Bun.spawn(asOsUser(args), { stdin: 'ignore', stdout: 'ignore', stderr: logFd });
+    } finally {
+      closeSync(logFd);
+    }
+    // A test that forgets stop() must not keep `bun test` alive; the watchdog
+    // kills the server once the test process is gone.
+    proc.unref();
     this.currentProc = proc;
+    this.watch(proc.pid);
     const exitedEarly = proc.exited.then((code): never => {
-      const log = tailOfFile(this.logPath);
+      const log = tailOfFile(this.logPath, 4000, logStart);
       if (/could not bind IPv4 address[^\n]*Address already in use/.test(log)) {
         throw new PortInUseError(`port ${this.port} was taken before postgres bound it`);
       }
@@ -179,11 +201,12 @@ class PostgresInstance implements PostgresServer {
         abort: exitedEarly,
       });
     } catch (error) {
-      if (error instanceof PortInUseError) throw error;
       this.killTreeSync();
       await proc.exited;
+      this.watch(0);
+      if (error instanceof PortInUseError) throw error;
       if (error instanceof Error && error.message.startsWith('timed out')) {
-        throw new Error(`${error.message}\nLog:\n${tailOfFile(this.logPath)}`);
+        throw new Error(`${error.message}\nLog:\n${tailOfFile(this.logPath, 4000, logStart)}`);
       }
       throw error;
     }
@@ -211,7 +234,7 @@ class PostgresInstance implements PostgresServer {
    * postmaster would leave backends running against its shared memory, and a
    * restart would then refuse to start.
    */
-  killTreeSync(): void {
+  private killTreeSync(): void {
     const proc = this.currentProc;
     if (proc === undefined || !isRunning(proc)) return;
     const children = descendantPids(proc.pid);
@@ -225,7 +248,7 @@ class PostgresInstance implements PostgresServer {
     if (!this.isRemoved) {
       this.isRemoved = true;
       await removeDir(this.dir);
-      this.unregisterExitCleanup();
+      this.watchdog.disarm();
     }
   }
 
@@ -240,15 +263,19 @@ class PostgresInstance implements PostgresServer {
       timeoutMs: 10_000,
       description: `postgres backends ${children.join(', ')} to exit`,
     });
+    this.watch(0);
   }
 
   async restart(): Promise<void> {
     if (this.isRemoved) throw new Error('cannot restart a stopped PostgreSQL: its data directory was removed');
-    if (this.currentProc !== undefined) await terminate(this.currentProc, 'SIGINT', STOP_GRACE_MS);
+    if (this.currentProc !== undefined) {
+      await terminate(this.currentProc, 'SIGINT', STOP_GRACE_MS);
+      this.watch(0);
+    }
     if (await isPortOpen(this.port)) {
       throw new Error(`cannot restart PostgreSQL: port ${this.port} is now used by another process`);
     }
-    await this.launch();
+    await this.launch(this.port);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

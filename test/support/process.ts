@@ -2,37 +2,58 @@
  * Child-process plumbing shared by the throwaway-server and proxy starters.
  */
 import type { Subprocess } from 'bun';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 
 export type Signal = NodeJS.Signals;
 
 /**
- * Emergency cleanups for things a test started, run synchronously when the
- * test process exits. They only matter when a test forgot `stop()` or the run
- * was interrupted: a throwaway mariadbd must not outlive `bun test`.
- * This is the harness's one piece of module-level mutable state.
+ * A watchdog kills a server the harness started, and removes its scratch
+ * directory, once the test process is gone: a test forgot `stop()`, or the
+ * run crashed or was interrupted. `bun test` exits without emitting 'exit',
+ * so an exit hook cannot do this; a pipe can. The watchdog is a tiny `sh`
+ * blocked reading its stdin, whose write end only this process holds. When
+ * this process ends in any way, even SIGKILL, the kernel closes the pipe and
+ * the shell goes on to clean up.
+ *
+ * Module-level state: the armed watchdogs, so that their pipes stay open (a
+ * garbage-collected pipe would close and fire the watchdog early).
  */
-const exitCleanups = new Set<() => void>();
-let isExitHookInstalled = false;
+const armedWatchdogs = new Set<Subprocess<'pipe', 'ignore', 'ignore'>>();
 
-/** Registers `cleanup` to run at process exit; returns the unregister function. */
-export function onProcessExit(cleanup: () => void): () => void {
-  if (!isExitHookInstalled) {
-    isExitHookInstalled = true;
-    process.once('exit', () => {
-      for (const fn of exitCleanups) {
-        try {
-          fn();
-        } catch {
-          // Best effort: the process is going away regardless.
-        }
-      }
-      exitCleanups.clear();
-    });
-  }
-  exitCleanups.add(cleanup);
-  return () => {
-    exitCleanups.delete(cleanup);
+const WATCHDOG_SCRIPT = [
+  'while read -r _; do :; done', // ends at EOF: the process that armed us is gone
+  'if [ "$1" != 0 ]; then',
+  '  if [ "$3" = tree ]; then pkill -KILL -P "$1"; fi',
+  '  kill -KILL "$1" 2>/dev/null',
+  '  if [ "$3" = tree ]; then sleep 0.2; fi', // let children still writing to the dir die
+  'fi',
+  'if [ -n "$2" ]; then rm -rf -- "$2"; fi',
+].join('\n');
+
+export interface Watchdog {
+  /** Stops the watchdog without it doing anything; call once the server is stopped. Idempotent. */
+  disarm(): void;
+}
+
+/**
+ * Arms a watchdog for `pid` (0: none, only the directory) and `dir`. With
+ * `isTree`, the pid's children are killed as well (PostgreSQL backends).
+ */
+export function armWatchdog(pid: number, options: { dir?: string; isTree?: boolean } = {}): Watchdog {
+  const proc = Bun.spawn(
+    ['sh', '-c', WATCHDOG_SCRIPT, 'tqdb-watchdog', String(pid), options.dir ?? '', options.isTree === true ? 'tree' : ''],
+    { stdin: 'pipe', stdout: 'ignore', stderr: 'ignore' },
+  );
+  // The watchdog must never keep the test process alive.
+  proc.unref();
+  armedWatchdogs.add(proc);
+  return {
+    disarm: () => {
+      if (!armedWatchdogs.delete(proc)) return;
+      // Kill first: closing our end while it runs would fire it.
+      proc.kill('SIGKILL');
+      void proc.exited.then(() => proc.stdin.end()).catch(() => {});
+    },
   };
 }
 
@@ -133,13 +154,26 @@ export function signalPid(pid: number, signal: Signal): void {
   }
 }
 
-/** The last `maxChars` characters of a file, or '' when it cannot be read. */
-export function tailOfFile(path: string, maxChars = 4000): string {
+/**
+ * The last `maxChars` characters of a file from byte `fromByte` on, or ''
+ * when it cannot be read. `fromByte` skips what earlier runs of a restarted
+ * server wrote to the same log.
+ */
+export function tailOfFile(path: string, maxChars = 4000, fromByte = 0): string {
   try {
-    const text = readFileSync(path, 'utf8');
+    const text = readFileSync(path).subarray(fromByte).toString('utf8');
     return text.length > maxChars ? `…${text.slice(-maxChars)}` : text;
   } catch {
     return '';
+  }
+}
+
+/** Size of a file in bytes, 0 when it does not exist. */
+export function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
   }
 }
 

@@ -12,9 +12,9 @@ import type { Subprocess } from 'bun';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import ini from 'ini';
-import { onProcessExit, terminate, type Signal } from './process.ts';
+import { armWatchdog, terminate, type Signal } from './process.ts';
 import { parseExposition, sumSamples } from './prometheus.ts';
-import { makeScratchDir, removeDir, removeDirSync } from './tmp.ts';
+import { makeScratchDir, removeDir } from './tmp.ts';
 
 export type ProxyProtocol = 'mariadb' | 'postgres';
 
@@ -144,10 +144,9 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Proxy
     await removeDir(dir);
     throw new Error(`cannot start the proxy (${argv.join(' ')}): ${error instanceof Error ? error.message : String(error)}`);
   }
-  const unregister = onProcessExit(() => {
-    proc.kill('SIGKILL');
-    removeDirSync(dir);
-  });
+  // A test that forgets stop() must not leave a proxy behind: the watchdog
+  // kills it once the test process is gone.
+  const watchdog = armWatchdog(proc.pid, { dir });
 
   const isVerbose = options.isVerbose ?? process.env.TQDB_TEST_VERBOSE === '1';
   const stderr = new TextCollector(proc.stderr, isVerbose ? (text) => process.stderr.write(text) : undefined);
@@ -172,7 +171,7 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Proxy
     if (exitCode === null) await terminate(proc, 'SIGKILL', 0);
     await stderr.done;
     await removeDir(dir);
-    unregister();
+    watchdog.disarm();
     const why =
       error instanceof ExitedError
         ? `the proxy exited with code ${error.code} before listening`
@@ -219,7 +218,7 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Proxy
       await terminate(proc, 'SIGTERM', STOP_GRACE_MS);
       await stderr.done;
       await removeDir(dir);
-      unregister();
+      watchdog.disarm();
     },
     [Symbol.asyncDispose]: () => handle.stop(),
   };
