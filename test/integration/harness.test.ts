@@ -307,6 +307,22 @@ describe('startProxy (against a fake proxy honouring the log contract)', () => {
   });
 });
 
+describe('startProxy (the real proxy: TQDB_BIN or bun src/main.ts)', () => {
+  it('starts it on free ports, relays a query and reads its metrics', async () => {
+    await using proxy = await startProxy();
+    expect(proxy.metricsPort).not.toBe(proxy.port);
+    const conn = await mysqlConnect(proxy.port);
+    try {
+      const [rows] = await conn.query<RowDataPacket[]>('SELECT 6 * 7 AS answer');
+      expect(rows[0]?.answer).toBe(42);
+    } finally {
+      await conn.end();
+    }
+    expect(await proxy.metricValue('tqdbproxy_query_total')).toBeGreaterThan(0);
+    expect(proxy.stderr()).toMatch(/listening protocol=mariadb address=127\.0\.0\.1:\d+/);
+  });
+});
+
 describe('bench stats', () => {
   it('computes nearest-rank percentiles', () => {
     const samples = Array.from({ length: 100 }, (_, i) => 100 - i); // 100..1, unsorted
