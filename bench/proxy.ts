@@ -10,6 +10,7 @@
  * its own database `tqdb_bench`, away from the tests' `test` database.
  * CPU per operation comes from /proc: the database's and the proxy's.
  */
+import { cpus, loadavg } from 'node:os';
 import mysql from 'mysql2/promise';
 import type { Connection } from 'mysql2/promise';
 import {
@@ -134,6 +135,11 @@ async function main(): Promise<number> {
       `direct ${direct.host}:${direct.port} (mariadbd pid ${dbPid}), proxy ${proxy.host}:${proxy.port} (${proxy.description})`,
   );
 
+  const [load1] = loadavg();
+  if (load1 > 0.5 * cpus().length) {
+    log(`note: load average ${load1.toFixed(2)} on ${cpus().length} cores before the run: other work skews absolute figures (ratios are A/B in this run)`);
+  }
+
   const rows: Row[] = [];
   const startedAt = new Date();
   try {
@@ -143,25 +149,15 @@ async function main(): Promise<number> {
         const measure = (mode: Mode, seconds: number): Promise<Slot> =>
           measureOnce(workload, targets[mode], connections, seconds, dbPid, mode === 'proxy' ? proxy.pid : undefined);
 
-        if (args.warmupSeconds > 0) {
-          await measure('direct', args.warmupSeconds);
-          await measure('proxy', args.warmupSeconds);
+        try {
+          rows.push(...(await measureCell(workload.name, connections, args, measure)));
+        } catch (error) {
+          // One failed cell (e.g. "Too many connections" on a busy shared
+          // server) is reported in its rows; the other cells still run.
+          const message = error instanceof Error ? error.message : String(error);
+          log(`  ${workload.name} ×${connections}: failed: ${message}`);
+          rows.push(failedRow(workload.name, connections, 'direct', message), failedRow(workload.name, connections, 'proxy', message));
         }
-        const slotSeconds = args.durationSeconds / args.rounds;
-        const runs: Record<Mode, Slot[]> = { direct: [], proxy: [] };
-        for (let round = 1; round <= args.rounds; round++) {
-          for (const mode of ['direct', 'proxy'] as const) {
-            const m = await measure(mode, slotSeconds);
-            runs[mode].push(m);
-            log(
-              `  ${workload.name} ×${connections} ${mode.padEnd(6)} round ${round}/${args.rounds}: ` +
-                `${Math.round(m.qps).toLocaleString('en-US')} qps${m.errors > 0 ? `, ${m.errors} errors (${m.firstError})` : ''}`,
-            );
-          }
-        }
-        const directRow = toRow(workload.name, connections, 'direct', combine(runs.direct), undefined);
-        const proxyRow = toRow(workload.name, connections, 'proxy', combine(runs.proxy), directRow.qps);
-        rows.push(directRow, proxyRow);
       }
     }
   } finally {
@@ -176,6 +172,7 @@ async function main(): Promise<number> {
     bench: 'proxy',
     startedAt: startedAt.toISOString(),
     machine: machineInfo({ mariadb: mariadbVersion }),
+    loadAverageAtStart: load1,
     args: {
       durationSeconds: args.durationSeconds,
       connections: args.connections,
@@ -190,6 +187,52 @@ async function main(): Promise<number> {
   log(`\nresults: ${path}`);
   if (args.isJson) process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
   return rows.some((row) => row.errors > 0) ? 1 : 0;
+}
+
+/** Warm-up, then `rounds` × (direct, proxy) slots; returns the direct and the proxy row. */
+async function measureCell(
+  workload: string,
+  connections: number,
+  args: BenchArgs,
+  measure: (mode: Mode, seconds: number) => Promise<Slot>,
+): Promise<[Row, Row]> {
+  if (args.warmupSeconds > 0) {
+    await measure('direct', args.warmupSeconds);
+    await measure('proxy', args.warmupSeconds);
+  }
+  const slotSeconds = args.durationSeconds / args.rounds;
+  const runs: Record<Mode, Slot[]> = { direct: [], proxy: [] };
+  for (let round = 1; round <= args.rounds; round++) {
+    for (const mode of ['direct', 'proxy'] as const) {
+      const m = await measure(mode, slotSeconds);
+      runs[mode].push(m);
+      log(
+        `  ${workload} ×${connections} ${mode.padEnd(6)} round ${round}/${args.rounds}: ` +
+          `${Math.round(m.qps).toLocaleString('en-US')} qps${m.errors > 0 ? `, ${m.errors} errors (${m.firstError})` : ''}`,
+      );
+    }
+  }
+  const directRow = toRow(workload, connections, 'direct', combine(runs.direct), undefined);
+  const proxyRow = toRow(workload, connections, 'proxy', combine(runs.proxy), directRow.qps);
+  return [directRow, proxyRow];
+}
+
+function failedRow(workload: string, connections: number, mode: Mode, message: string): Row {
+  return {
+    workload,
+    connections,
+    mode,
+    qps: Number.NaN,
+    p50Ms: Number.NaN,
+    p99Ms: Number.NaN,
+    ops: 0,
+    errors: 1,
+    firstError: message,
+    elapsedSeconds: 0,
+    dbCpuUsPerOp: Number.NaN,
+    proxyCpuUsPerOp: undefined,
+    ratio: undefined,
+  };
 }
 
 const COLUMNS: Column[] = [

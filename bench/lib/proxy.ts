@@ -1,9 +1,10 @@
 /**
- * The proxy under test for a bench: either one started here (the built
- * `dist/tqdbproxy` when present, else `bun src/main.ts`; `TQDB_BIN` wins over
- * both), or an already-running one named with `--proxy HOST:PORT`.
+ * The proxy under test for a bench: either one started here, or an
+ * already-running one named with `--proxy HOST:PORT`. A started proxy is the
+ * built `dist/tqdbproxy` when present, else `bun src/main.ts`; `TQDB_BIN` wins
+ * over both, and an empty `TQDB_BIN=` forces the source.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, startProxy, type ProxyProcess } from '../../test/support/proxy.ts';
 import type { BenchArgs } from './args.ts';
@@ -48,7 +49,10 @@ export async function startBenchProxy(args: BenchArgs, options: StartBenchProxyO
     };
   }
   const built = join(REPO_ROOT, 'dist', 'tqdbproxy');
-  const bin = process.env.TQDB_BIN ?? (existsSync(built) ? built : undefined);
+  // An empty TQDB_BIN asks for the source even when a binary exists.
+  const fromEnv = process.env.TQDB_BIN;
+  const bin = fromEnv !== undefined ? (fromEnv === '' ? undefined : fromEnv) : existsSync(built) ? built : undefined;
+  if (bin === built) warnIfStale(built);
   const proxy: ProxyProcess = await startProxy({
     ...(bin === undefined ? {} : { bin }),
     backendPort: args.direct.port,
@@ -68,4 +72,30 @@ export async function startBenchProxy(args: BenchArgs, options: StartBenchProxyO
     metricValue: (name, labels) => proxy.metricValue(name, labels),
     stop: () => proxy.stop(),
   };
+}
+
+/**
+ * A binary older than the source measures yesterday's proxy. Say so rather
+ * than silently rebuilding: the build belongs to `bun run build`.
+ */
+function warnIfStale(binary: string): void {
+  const builtAt = statSync(binary).mtimeMs;
+  const newer = newestFile(join(REPO_ROOT, 'src'));
+  if (newer !== undefined && newer.mtimeMs > builtAt) {
+    console.warn(
+      `warning: ${binary} is older than ${newer.path}: run \`bun run build\`, ` +
+        'or set an empty TQDB_BIN= to run `bun src/main.ts`, to measure the current source',
+    );
+  }
+}
+
+function newestFile(dir: string): { path: string; mtimeMs: number } | undefined {
+  let newest: { path: string; mtimeMs: number } | undefined;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    const mtimeMs = statSync(path).mtimeMs;
+    if (newest === undefined || mtimeMs > newest.mtimeMs) newest = { path, mtimeMs };
+  }
+  return newest;
 }
