@@ -47,6 +47,8 @@ interface CommandInFlight {
   hasResponse: boolean;
   /** True once any response byte reached the client (an ERR can no longer be injected cleanly). */
   hasRelayed: boolean;
+  /** Called when the response has ended or was lost (a batch of one waits on it). */
+  onDone?: () => void;
 }
 
 export interface PreparedStatementInfo {
@@ -517,19 +519,23 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     this.pump();
   }
 
-  runDirect(write: MysqlWrite): void {
-    if (this.waitingWrite !== write) return;
+  runDirect(write: MysqlWrite, isBatchOfOne = false): Promise<void> {
+    if (this.waitingWrite !== write) return Promise.resolve();
     this.waitingWrite = null;
     this.isWaitingOnCore = false;
-    if (!this.isOpen) return;
+    if (!this.isOpen) return Promise.resolve();
     if (this.backend === null || !this.backend.isOpen) {
       this.sendError(1, errPacketFor('BACKEND_LOST', 'Lost connection to backend'));
       this.close();
-      return;
+      return Promise.resolve();
     }
-    this.answeredBy = 'primary';
+    this.answeredBy = isBatchOfOne ? 'write-batch' : 'primary';
+    if (isBatchOfOne) this.lastBatchSize = 1;
     const command = write.packet[4]!;
-    this.relay(write.packet, 'result', { command, statement: write.statement, startedAt: this.writeStartedAt, hasResponse: true, hasRelayed: false }, command === Com.StmtExecute);
+    return new Promise((resolve) => {
+      const inFlight: CommandInFlight = { command, statement: write.statement, startedAt: this.writeStartedAt, hasResponse: true, hasRelayed: false, onDone: resolve };
+      this.relay(write.packet, 'result', inFlight, command === Com.StmtExecute);
+    });
   }
 
   // ---- ResponseSink: relaying the backend's answer -----------------------
@@ -546,6 +552,7 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     this.inFlight = null;
     if (this.capture !== null) this.endCapture(tracker);
     if (inFlight === null) return;
+    inFlight.onDone?.();
     this.session.applyStatus(tracker.statusFlags);
     if (inFlight.command === -1) {
       this.onAuthEnd(tracker);
@@ -563,6 +570,7 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     const inFlight = this.inFlight;
     this.current = null;
     this.inFlight = null;
+    inFlight?.onDone?.();
     this.services.onBackendError('lost');
     if (inFlight && !inFlight.hasRelayed && inFlight.hasResponse) {
       this.sendError(inFlight.command === -1 ? 2 : 1, errPacketFor('BACKEND_LOST', error.message));

@@ -36,8 +36,11 @@ export interface BatchClient {
   returnBackend(): void;
   /** Delivers the member's answer (a complete packet, sequence id 1). */
   deliverBatched(write: MysqlWrite, packet: Uint8Array, batchSize: number): void;
-  /** Sends the write through the client's own connection, as if it had never been batched. */
-  runDirect(write: MysqlWrite): void;
+  /**
+   * Sends the write through the client's own connection, as if it had never
+   * been batched. Resolves when its response has been relayed (or lost).
+   */
+  runDirect(write: MysqlWrite, isBatchOfOne?: boolean): Promise<void>;
 }
 
 export interface MysqlWrite extends BatchMember {
@@ -111,6 +114,11 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
   async run(members: MysqlWrite[]): Promise<void> {
     const live = members.filter((m) => m.client.isOpen);
     if (live.length === 0) return;
+    // A batch of one is just the write: run it on its own connection, with no BEGIN/COMMIT around it.
+    if (live.length === 1) {
+      live[0]!.state = 'done';
+      return live[0]!.client.runDirect(live[0]!, true);
+    }
     let runner: BatchClient | null = null;
     let backend: BackendConnection | null = null;
     for (const m of live) {
@@ -121,7 +129,7 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
       }
     }
     if (runner === null || backend === null) {
-      for (const m of live) m.client.runDirect(m);
+      await Promise.all(live.map((m) => m.client.runDirect(m)));
       return;
     }
     try {
@@ -270,15 +278,17 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
       deliveries.push({ member: m, bytes: r.bytes, inTransaction: (status & ServerStatus.InTrans) !== 0 });
     }
 
-    const commitFailed = !committed.ok || isErrResponse(committed.bytes);
     const generated = new Set<BatchClient>();
     for (const d of deliveries) {
       const m = d.member;
-      if (d.bytes === null || (d.inTransaction && commitFailed)) {
-        // Sent, but its commit never confirmed: the outcome is unknown, exactly as for a direct client.
-        const err = !committed.ok || d.bytes === null ? errPacketFor('BACKEND_LOST', `Lost connection to backend during a write batch; the write's outcome is unknown`) : null;
-        const packet = err || !committed.ok ? errorPacket(err!.code, err!.sqlState, err!.message) : rewriteForMember(committed.bytes, m.client.sessionStatusFlags);
-        m.client.deliverBatched(m, packet, members.length);
+      let packet: Uint8Array;
+      if (d.bytes === null || (d.inTransaction && !committed.ok)) {
+        // Sent, but neither its answer nor its commit came back: the outcome is unknown, as for a direct client.
+        const lost = errPacketFor('BACKEND_LOST', "Lost connection to backend during a write batch; the write's outcome is unknown");
+        packet = errorPacket(lost.code, lost.sqlState, lost.message);
+      } else if (d.inTransaction && committed.ok && isErrResponse(committed.bytes)) {
+        // Nothing was committed: every member of the transaction gets the COMMIT's error.
+        packet = rewriteForMember(committed.bytes, m.client.sessionStatusFlags);
       } else {
         if (m.isInsert && !isErrResponse(d.bytes)) {
           const id = readOkHeader(d.bytes).lastInsertId;
@@ -287,12 +297,13 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
             generated.add(m.client);
           }
         }
-        m.client.deliverBatched(m, rewriteForMember(d.bytes, m.client.sessionStatusFlags), members.length);
+        packet = rewriteForMember(d.bytes, m.client.sessionStatusFlags);
       }
+      m.client.deliverBatched(m, packet, members.length);
       m.state = 'done';
     }
     restoreRunnerId(runner, generated, previousId);
-    for (const m of redo) m.client.runDirect(m);
+    await Promise.all(redo.map((m) => m.client.runDirect(m)));
   }
 
   /** The command to pipeline for a member on the runner's connection, and a prepare it needs first. */
@@ -407,12 +418,14 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
   }
 
   /** Nothing was sent: every member runs on its own connection. */
-  private fallBack(members: MysqlWrite[], runner: BatchClient): void {
+  private async fallBack(members: MysqlWrite[], runner: BatchClient): Promise<void> {
+    const direct: Promise<void>[] = [];
     for (const m of members) {
       m.state = 'done';
       if (m.client === runner && !runner.isOpen) continue;
-      m.client.runDirect(m);
+      direct.push(m.client.runDirect(m));
     }
+    await Promise.all(direct);
   }
 
   private lostBeforeAnswer(members: MysqlWrite[], _runner: BatchClient, error: ProxyError): void {
