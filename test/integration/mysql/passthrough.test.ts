@@ -174,3 +174,36 @@ describe('MariaDB pass-through with the mariadb CLI', () => {
     expect(result.stderr).toContain('1146');
   });
 });
+
+describe('MariaDB pass-through on a unix socket', () => {
+  it('serves clients on the configured unix socket as well as on TCP', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tqdb-sock-'));
+    const socketPath = join(dir, 'tqdb.sock');
+    try {
+      await using unixProxy = await startProxy({ ini: `[mariadb]\nsocket = ${socketPath}` });
+      const c = await mysqlConnect(0, { socketPath });
+      try {
+        const [rows] = await c.query('SELECT 5 AS five');
+        expect(rows as unknown).toEqual([{ five: 5 }]);
+      } finally {
+        await c.end();
+      }
+      const tcp = await mysqlConnect(unixProxy.port);
+      await tcp.end();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('supports COM_RESET_CONNECTION', async () => {
+    const c = await mysqlConnect(proxy.port);
+    try {
+      await c.query('SET @marker = 7');
+      await c.reset();
+      const [rows] = await c.query('SELECT @marker AS m');
+      expect((rows as { m: unknown }[])[0]!.m).toBeNull();
+    } finally {
+      await c.end();
+    }
+  });
+});
