@@ -169,17 +169,16 @@ class Classifier implements Classification {
 
   private token(t: TokKind): void {
     const s = this.s;
-    const c = this;
     const kw = t === Tok.Word ? s.kw : 0;
     if (!this.isStmtStarted) {
       this.isStmtStarted = true;
-      if (this.stmtIndex > 0) c.isMultiStatement = true;
-      else c.kind = 'other';
+      if (this.stmtIndex > 0) this.isMultiStatement = true;
+      else this.kind = 'other';
     }
     if (this.pendingFn !== 0) {
       if (t === Tok.Punct && s.ch === PAREN_OPEN) {
-        if (this.pendingFn === 1) c.hasSessionDependentRef = true;
-        else c.writesData = true;
+        if (this.pendingFn === 1) this.hasSessionDependentRef = true;
+        else this.writesData = true;
       }
       this.pendingFn = 0;
     }
@@ -196,7 +195,6 @@ class Classifier implements Classification {
   }
 
   private keywordFlags(kw: number, wasInsertTarget: boolean): void {
-    const c = this;
     const flags = KW_FLAGS[kw];
     if ((flags & (KwFlag.SessionFn | KwFlag.WriteFn)) !== 0) {
       this.pendingFn = (flags & KwFlag.SessionFn) !== 0 ? 1 : 2;
@@ -204,20 +202,20 @@ class Classifier implements Classification {
     }
     switch (kw) {
       case Kw.update: // FOR UPDATE, FOR NO KEY UPDATE
-        if (this.prevKw === Kw.for || (this.prevKw === Kw.key && this.prev2Kw === Kw.no)) c.hasLockingRead = true;
+        if (this.prevKw === Kw.for || (this.prevKw === Kw.key && this.prev2Kw === Kw.no)) this.hasLockingRead = true;
         break;
       case Kw.share: // FOR SHARE, FOR KEY SHARE
-        if (this.prevKw === Kw.for || (this.prevKw === Kw.key && this.prev2Kw === Kw.for)) c.hasLockingRead = true;
+        if (this.prevKw === Kw.for || (this.prevKw === Kw.key && this.prev2Kw === Kw.for)) this.hasLockingRead = true;
         break;
       case Kw.mode: // LOCK IN SHARE MODE
-        if (this.prevKw === Kw.share && this.prev2Kw === Kw.in) c.hasLockingRead = true;
+        if (this.prevKw === Kw.share && this.prev2Kw === Kw.in) this.hasLockingRead = true;
         break;
       case Kw.sql_calc_found_rows: // sets FOUND_ROWS() for the session
-        c.hasSessionDependentRef = true;
+        this.hasSessionDependentRef = true;
         break;
       case Kw.value: // MariaDB sequences: PREVIOUS VALUE FOR s, NEXT VALUE FOR s
-        if (this.prevKw === Kw.previous) c.hasSessionDependentRef = true;
-        else if (this.prevKw === Kw.next) c.writesData = true;
+        if (this.prevKw === Kw.previous) this.hasSessionDependentRef = true;
+        else if (this.prevKw === Kw.next) this.writesData = true;
         break;
       case Kw.insert:
       case Kw.replace:
@@ -225,10 +223,10 @@ class Classifier implements Classification {
         this.isInsertTarget = true;
         break;
       case Kw.into:
-        if (!wasInsertTarget && this.stmtIndex === 0 && c.kind === 'select') c.hasInto = true;
+        if (!wasInsertTarget && this.stmtIndex === 0 && this.kind === 'select') this.hasInto = true;
         break;
       case Kw.returning:
-        if (this.stmtIndex === 0 && this.depth === this.mainDepth && isDmlKind(c.kind)) c.hasReturning = true;
+        if (this.stmtIndex === 0 && this.depth === this.mainDepth && isDmlKind(this.kind)) this.hasReturning = true;
         break;
       default:
         if ((flags & KwFlag.InsertModifier) !== 0) this.isInsertTarget = wasInsertTarget;
@@ -260,7 +258,6 @@ class Classifier implements Classification {
   }
 
   private finishFirst(): void {
-    const c = this;
     switch (this.phase) {
       case Phase.SetOp:
       case Phase.SetValue:
@@ -270,8 +267,8 @@ class Classifier implements Classification {
         this.addCategory(Target.Other);
         break;
     }
-    if (c.kind === 'set') c.setTarget = categoryName(this.setCategory);
-    c.isCompound = this.separatorsAreCode;
+    if (this.kind === 'set') this.setTarget = categoryName(this.setCategory);
+    this.isCompound = this.separatorsAreCode;
     this.phase = Phase.Done;
   }
 
@@ -324,15 +321,14 @@ class Classifier implements Classification {
   }
 
   private onLead(t: TokKind, kw: number): void {
-    const c = this;
     const s = this.s;
     if (t === Tok.Punct && s.ch === PAREN_OPEN) {
       this.leadTokens++;
       return;
     }
     this.mainDepth = this.depth;
-    c.mainStart = s.start;
-    c.isPlainLead = this.leadTokens === 0;
+    this.mainStart = s.start;
+    this.isPlainLead = this.leadTokens === 0;
     this.leadTokens++;
     this.phase = Phase.Body;
     const isPg = !this.isMysql;
@@ -340,31 +336,31 @@ class Classifier implements Classification {
       case Kw.select:
       case Kw.values:
       case Kw.table:
-        c.kind = 'select';
+        this.kind = 'select';
         return;
       case Kw.with:
-        c.isPlainLead = false;
+        this.isPlainLead = false;
         this.withDepth = this.depth;
         this.phase = Phase.With;
         return;
       case Kw.insert:
-        c.kind = 'insert';
+        this.kind = 'insert';
         return;
       case Kw.replace:
-        c.kind = 'replace';
+        this.kind = 'replace';
         return;
       case Kw.update:
-        c.kind = 'update';
+        this.kind = 'update';
         return;
       case Kw.delete:
-        c.kind = 'delete';
+        this.kind = 'delete';
         return;
       case Kw.call:
-        c.kind = 'call';
+        this.kind = 'call';
         return;
       case Kw.create:
       case Kw.alter:
-        c.kind = 'ddl';
+        this.kind = 'ddl';
         this.phase = Phase.Create;
         this.createBudget = 16;
         return;
@@ -374,78 +370,78 @@ class Classifier implements Classification {
       case Kw.grant:
       case Kw.revoke:
       case Kw.comment:
-        c.kind = 'ddl';
+        this.kind = 'ddl';
         return;
       case Kw.set:
-        c.kind = 'set';
+        this.kind = 'set';
         this.phase = Phase.SetAssign;
         return;
       case Kw.use:
         if (this.isMysql) {
-          c.kind = 'use';
+          this.kind = 'use';
           this.expectName(NameFor.Database, false);
         }
         return;
       case Kw.show:
-        c.kind = 'show';
+        this.kind = 'show';
         return;
       case Kw.describe:
       case Kw.desc:
-        c.kind = 'describe';
+        this.kind = 'describe';
         return;
       case Kw.explain:
-        c.kind = 'explain';
+        this.kind = 'explain';
         this.phase = Phase.Explain;
         return;
       case Kw.do:
-        c.kind = 'do';
+        this.kind = 'do';
         return;
       case Kw.begin:
-        c.kind = 'begin';
+        this.kind = 'begin';
         this.phase = Phase.TxModes;
         this.isFirstTxMode = true;
         return;
       case Kw.commit:
-        c.kind = 'commit';
+        this.kind = 'commit';
         this.after(kw);
         return;
       case Kw.rollback:
-        c.kind = 'rollback';
+        this.kind = 'rollback';
         this.after(kw);
         return;
       case Kw.end:
-        if (isPg) c.kind = 'commit';
+        if (isPg) this.kind = 'commit';
         return;
       case Kw.abort:
-        if (isPg) c.kind = 'rollback';
+        if (isPg) this.kind = 'rollback';
         return;
       case Kw.savepoint:
-        c.kind = 'savepoint';
+        this.kind = 'savepoint';
         this.expectName(NameFor.Savepoint, false);
         return;
       case Kw.release:
-        c.kind = 'release_savepoint';
+        this.kind = 'release_savepoint';
         this.expectName(NameFor.Savepoint, true);
         return;
       case Kw.lock:
-        if (isPg) c.kind = 'lock_tables';
+        if (isPg) this.kind = 'lock_tables';
         else this.after(kw);
         return;
       case Kw.xa:
-        c.kind = 'xa';
+        this.kind = 'xa';
         return;
       case Kw.copy:
         if (isPg) {
-          c.kind = 'copy';
+          this.kind = 'copy';
           this.phase = Phase.Copy;
         }
         return;
       case Kw.listen:
       case Kw.unlisten:
-        if (isPg) c.kind = 'listen';
+        if (isPg) this.kind = 'listen';
         return;
       case Kw.notify:
-        if (isPg) c.kind = 'notify';
+        if (isPg) this.kind = 'notify';
         return;
       case Kw.prepare:
         if (isPg) this.after(kw);
@@ -472,16 +468,15 @@ class Classifier implements Classification {
   }
 
   private onAfter(kw: number): void {
-    const c = this;
     this.phase = Phase.Body;
     switch (this.lead) {
       case Kw.load: // LOAD DATA / LOAD XML (PostgreSQL LOAD 'library' is other)
-        if (kw === Kw.data || kw === Kw.xml) c.kind = 'load_data';
+        if (kw === Kw.data || kw === Kw.xml) this.kind = 'load_data';
         return;
       case Kw.analyze:
       case Kw.analyse: // MariaDB ANALYZE <statement> runs it; ANALYZE TABLE is other
         if (isStatementLead(kw)) {
-          c.kind = 'explain';
+          this.kind = 'explain';
           this.isAnalyze = true;
           this.phase = Phase.Explain;
           this.onExplain(kw);
@@ -489,26 +484,26 @@ class Classifier implements Classification {
         return;
       case Kw.start:
         if (kw === Kw.transaction) {
-          c.kind = 'begin';
+          this.kind = 'begin';
           this.phase = Phase.TxModes;
         }
         return;
       case Kw.commit:
-        if (kw === Kw.prepared && !this.isMysql) c.kind = 'xa';
+        if (kw === Kw.prepared && !this.isMysql) this.kind = 'xa';
         return;
       case Kw.rollback:
         if (kw === Kw.work || kw === Kw.transaction) this.phase = Phase.After;
         else if (kw === Kw.to) this.expectName(NameFor.Savepoint, true);
-        else if (kw === Kw.prepared && !this.isMysql) c.kind = 'xa';
+        else if (kw === Kw.prepared && !this.isMysql) this.kind = 'xa';
         return;
       case Kw.lock:
-        if (kw === Kw.table || kw === Kw.tables) c.kind = 'lock_tables';
+        if (kw === Kw.table || kw === Kw.tables) this.kind = 'lock_tables';
         return;
       case Kw.unlock:
-        if (kw === Kw.table || kw === Kw.tables) c.kind = 'unlock_tables';
+        if (kw === Kw.table || kw === Kw.tables) this.kind = 'unlock_tables';
         return;
       case Kw.prepare: // PostgreSQL PREPARE TRANSACTION 'gid': two-phase commit
-        if (kw === Kw.transaction) c.kind = 'xa';
+        if (kw === Kw.transaction) this.kind = 'xa';
         return;
     }
   }
@@ -527,7 +522,6 @@ class Classifier implements Classification {
   }
 
   private onWith(kw: number): void {
-    const c = this;
     if (this.depth === this.withDepth) {
       let kind: StatementKind | null = null;
       switch (kw) {
@@ -550,14 +544,14 @@ class Classifier implements Classification {
           break;
       }
       if (kind !== null) {
-        c.kind = kind;
-        c.mainStart = this.s.start;
+        this.kind = kind;
+        this.mainStart = this.s.start;
         this.mainDepth = this.depth;
         this.phase = Phase.Body;
       }
       return;
     }
-    if (this.depth > this.withDepth && isDmlWord(kw, this.prevKw)) c.writesData = true;
+    if (this.depth > this.withDepth && isDmlWord(kw, this.prevKw)) this.writesData = true;
   }
 
   private onCreate(kw: number): void {
@@ -582,20 +576,19 @@ class Classifier implements Classification {
   }
 
   private onTxModes(kw: number): void {
-    const c = this;
     if (this.isFirstTxMode) {
       this.isFirstTxMode = false;
       if (kw === Kw.not && this.isMysql) {
         // MariaDB BEGIN NOT ATOMIC ... END: a compound statement, not a transaction.
-        c.kind = 'other';
+        this.kind = 'other';
         this.separatorsAreCode = true;
         this.phase = Phase.Body;
         return;
       }
     }
     if (this.prevKw === Kw.read) {
-      if (kw === Kw.only) c.transactionAccess = 'read_only';
-      else if (kw === Kw.write) c.transactionAccess = 'read_write';
+      if (kw === Kw.only) this.transactionAccess = 'read_only';
+      else if (kw === Kw.write) this.transactionAccess = 'read_write';
     }
   }
 

@@ -338,9 +338,9 @@ const KW_START = new Int32Array(MAX_ID + 1);
 const KW_LENGTH = new Int32Array(MAX_ID + 1);
 
 /**
- * The hash the scanner computes while it reads a word: each char code is
- * folded with `| 0x20` (ASCII lower case; other keyword characters `_` and
- * digits are unaffected in a way that matters, since both sides fold alike).
+ * The hash the scanner computes while it reads a word. `| 0x20` lower-cases
+ * ASCII letters and leaves the other identifier characters (digits, `_`, `$`,
+ * code points >= 0x80) distinct, so the folding is exact on words.
  */
 export function hashStep(hash: number, code: number): number {
   return (Math.imul(hash, 31) + (code | 0x20)) | 0;

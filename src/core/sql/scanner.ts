@@ -93,13 +93,11 @@ export function scanConfigFor(dialect: SqlDialect, options?: ParseOptions): Scan
 }
 
 // Character classes for ASCII; every code >= 0x80 counts as an identifier character.
-const SPACE = 1;
 const IDENT_START = 2;
 const IDENT = 4;
 const DIGIT = 8;
 const HEX = 16;
 const CC = new Uint8Array(128);
-for (const c of [9, 10, 11, 12, 13, 32]) CC[c] = SPACE;
 for (let c = 0x30; c <= 0x39; c++) CC[c] = IDENT | DIGIT | HEX;
 for (let c = 0x41; c <= 0x5a; c++) {
   CC[c] = IDENT_START | IDENT;
@@ -122,11 +120,6 @@ function isIdentStart(c: number): boolean {
 
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
-}
-
-/** Whether `c` is SQL whitespace (space, tab, LF, VT, FF, CR). */
-export function isSpace(c: number): boolean {
-  return c < 128 && (CC[c] & SPACE) !== 0;
 }
 
 export class Scanner {
