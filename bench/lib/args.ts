@@ -8,7 +8,8 @@
  *   --warmup SECONDS       unmeasured run of each mode before measuring
  *   --rounds N             A/B alternations per cell
  *   --json                 print the results document on stdout (progress goes to stderr)
- * A bench may add its own flags through `extra`.
+ * A bench may add its own flags through `extra` (value-taking) and
+ * `extraBooleans` (flags without a value, reported as 'true' in `extra`).
  */
 
 export type BenchProtocol = 'mariadb' | 'postgres';
@@ -52,33 +53,34 @@ export function parseBenchArgs(
   argv: string[],
   defaults: BenchArgDefaults = {},
   extraFlags: Record<string, string> = {},
+  extraBooleans: Record<string, string> = {},
 ): BenchArgs {
   const values = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (!arg.startsWith('--')) throw new BenchArgError(`unexpected argument ${JSON.stringify(arg)}\n${usage(extraFlags)}`);
+    if (!arg.startsWith('--')) throw new BenchArgError(`unexpected argument ${JSON.stringify(arg)}\n${usage(extraFlags, extraBooleans)}`);
     const eq = arg.indexOf('=');
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-    if (BOOLEAN_FLAGS.has(name)) {
+    if (BOOLEAN_FLAGS.has(name) || name in extraBooleans) {
       if (eq !== -1) throw new BenchArgError(`--${name} takes no value`);
       values.set(name, 'true');
       continue;
     }
     if (!KNOWN_FLAGS.has(name) && !(name in extraFlags)) {
-      throw new BenchArgError(`unknown option --${name}\n${usage(extraFlags)}`);
+      throw new BenchArgError(`unknown option --${name}\n${usage(extraFlags, extraBooleans)}`);
     }
     const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined) throw new BenchArgError(`--${name} needs a value`);
     values.set(name, value);
   }
-  if (values.has('help')) throw new BenchArgError(usage(extraFlags));
+  if (values.has('help')) throw new BenchArgError(usage(extraFlags, extraBooleans));
 
   const protocol = values.get('protocol') ?? 'mariadb';
   if (protocol !== 'mariadb' && protocol !== 'postgres') {
     throw new BenchArgError(`--protocol must be mariadb or postgres, got ${JSON.stringify(protocol)}`);
   }
   const extra: Record<string, string> = {};
-  for (const name of Object.keys(extraFlags)) {
+  for (const name of [...Object.keys(extraFlags), ...Object.keys(extraBooleans)]) {
     const value = values.get(name);
     if (value !== undefined) extra[name] = value;
   }
@@ -99,7 +101,7 @@ export function parseBenchArgs(
 
 const KNOWN_FLAGS = new Set(['duration', 'connections', 'protocol', 'proxy', 'direct', 'warmup', 'rounds']);
 
-export function usage(extraFlags: Record<string, string> = {}): string {
+export function usage(extraFlags: Record<string, string> = {}, extraBooleans: Record<string, string> = {}): string {
   const lines = [
     'options:',
     '  --duration SECONDS      measured seconds per mode per cell, split over --rounds (default 10)',
@@ -112,6 +114,7 @@ export function usage(extraFlags: Record<string, string> = {}): string {
     '  --json                  print the results document on stdout',
   ];
   for (const [name, help] of Object.entries(extraFlags)) lines.push(`  --${name.padEnd(22)}${help}`);
+  for (const [name, help] of Object.entries(extraBooleans)) lines.push(`  --${name.padEnd(22)}${help}`);
   return lines.join('\n');
 }
 

@@ -21,6 +21,14 @@ export interface ClosedLoopOptions {
   setup?: (conn: Connection, worker: number) => Promise<void>;
   /** mysql2 options over the bench defaults (root, empty password, `test`, rowsAsArray). */
   connectOptions?: ConnectionOptions;
+  /**
+   * Paces each connection (open-loop-ish): its i-th operation is due at
+   * start + (i + worker / connections) × intervalMs, so the connections
+   * together offer connections / intervalMs × 1000 ops/s. An operation
+   * behind schedule starts at once (catching up, never skipped). Latency is
+   * measured from the actual send. Undefined: closed loop.
+   */
+  intervalMs?: number;
   /** Called between the set-up and the measured loop, and right after the loop. */
   onStart?: () => void;
   onStop?: () => void;
@@ -87,7 +95,14 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     conns.map(async (initial, worker) => {
       let conn = initial;
       const samples = buffers[worker];
+      const intervalMs = options.intervalMs;
+      const phaseMs = intervalMs === undefined ? 0 : (worker / options.connections) * intervalMs;
       for (let iteration = 0; performance.now() < deadline; iteration++) {
+        if (intervalMs !== undefined) {
+          const waitMs = startedAt + phaseMs + iteration * intervalMs - performance.now();
+          if (waitMs >= 1) await Bun.sleep(waitMs);
+          if (performance.now() >= deadline) break;
+        }
         const t0 = performance.now();
         try {
           await options.operation(conn, worker, iteration);

@@ -44,6 +44,22 @@ export function processTreeCpuSeconds(pid: number): number {
   return ticks / clockTicksPerSecond();
 }
 
+/**
+ * Resident set size of a process in bytes (VmRSS of /proc/<pid>/status):
+ * what memory-per-item figures are read from. Throws if the pid is gone.
+ */
+export function processRssBytes(pid: number): number {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    throw new Error(`process ${pid} does not exist`);
+  }
+  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(text);
+  if (match === null) throw new Error(`process ${pid} reports no VmRSS (a zombie?)`);
+  return Number(match[1]) * 1024;
+}
+
 /** Pids whose command name (/proc/<pid>/comm) is exactly `name`. */
 export function findPids(name: string): number[] {
   const pids: number[] = [];
