@@ -61,8 +61,9 @@ const MAX_BIND_ATTEMPTS = 5;
 /**
  * Flags for both `mariadb-install-db` and `mariadbd`. They mirror the shared
  * server (/etc/mysql/my.cnf: skip-name-resolve, utf8mb4) so a test behaves the
- * same against either. The log file is small because creating it dominates
- * install time; 16M still absorbs the batching oracle without checkpoint stalls.
+ * same against either. The redo log is 16M instead of the default 96M because
+ * every start copies it; write-heavy tests can raise it through `extraArgs`
+ * (`--innodb-log-file-size=…`; the server resizes it at start).
  */
 const COMMON_ARGS = [
   '--innodb-buffer-pool-size=32M',
