@@ -39,8 +39,6 @@ export interface Classification {
   readonly mainStart: number;
   /** The main keyword is the first token of the text: no WITH, no parentheses, no SET STATEMENT prefix. */
   readonly isPlainLead: boolean;
-  /** `;` did not separate statements because the statement is a compound (a stored program's body). */
-  readonly isCompound: boolean;
   /** Hints from the block comments; null when the text has no block comment. */
   readonly hints: HintCollector | null;
 }
@@ -105,7 +103,6 @@ class Classifier implements Classification {
   transactionAccess: 'read_only' | 'read_write' | null = null;
   mainStart = -1;
   isPlainLead = false;
-  isCompound = false;
   hints: HintCollector | null = null;
   private readonly s: Scanner;
   private readonly isMysql: boolean;
@@ -268,7 +265,6 @@ class Classifier implements Classification {
         break;
     }
     if (this.kind === 'set') this.setTarget = categoryName(this.setCategory);
-    this.isCompound = this.separatorsAreCode;
     this.phase = Phase.Done;
   }
 

@@ -4,8 +4,10 @@
  * - `cacheTextOf`: comments (hints included) removed, each run of whitespace
  *   and comments between two tokens folded to one space, leading and trailing
  *   space and trailing `;` dropped. Literal values are kept, and tokens that
- *   were adjacent stay adjacent, so two texts share a cache text only when
- *   they are the same token sequence: the server reads them alike.
+ *   were adjacent stay adjacent (except MySQL's minus pair `--1`, spelled
+ *   `- -1`, which reads the same), so two texts share a cache text only when
+ *   they are the same token sequence: the server reads them alike. Applying
+ *   it twice gives the same text.
  * - `batchKeyOf`: the statement template. Literal values (strings, numbers,
  *   NULL/TRUE/FALSE, placeholders, with a leading sign) become `?`, comments
  *   are dropped, and spacing is canonical (one space between two word-like

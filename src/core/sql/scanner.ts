@@ -34,6 +34,7 @@ export const Tok = {
   /** Any other single character; `ch` holds its code. */
   Punct: 7,
   Semicolon: 8,
+  // Kinds from here on are not code: readers skip them with `kind >= Tok.BlockComment`.
   BlockComment: 9,
   LineComment: 10,
   /** MySQL `/*!50700` or MariaDB `/*M!100100`: what follows up to `*\/` is code. */
