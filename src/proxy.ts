@@ -9,6 +9,7 @@ import { BatchManager } from './core/batch/batch-manager.ts';
 import { MysqlWriteBatcher, type MysqlWrite } from './mysql/write-batcher.ts';
 import type { ProtocolConfig } from './config/types.ts';
 import { QueryCache } from './core/cache/query-cache.ts';
+import { TtlOnWriteWarner } from './core/sql/index.ts';
 
 export interface RunningProxy {
   /** Stop accepting, let in-flight work finish up to timeoutMs, close everything. */
@@ -59,6 +60,7 @@ function templateId(template: string): string {
 
 function mysqlServices(config: Config, log: Logger, metrics: Metrics, clients: Set<ClientConnection>, writes: BatchManager<MysqlWrite>, cache: QueryCache): MysqlServices {
   const protocolLog = log.child({ protocol: 'mariadb' });
+  const ttlWarner = new TtlOnWriteWarner({ log: (message) => protocolLog.warn(message), onWarn: () => metrics.hintWarning('ttl_on_write') });
   return {
     config: config.mariadb,
     log: protocolLog,
@@ -76,6 +78,10 @@ function mysqlServices(config: Config, log: Logger, metrics: Metrics, clients: S
     observeQuery(_client, statement, isCached, seconds) {
       const hints = statement?.hints;
       metrics.observeQuery('mariadb', statement?.kind ?? 'other', isCached, hints?.file ?? null, hints?.line ?? null, seconds);
+    },
+    inspectHints(statement) {
+      if (statement.hasTtlOnWrite) ttlWarner.check(statement);
+      for (let i = 0; i < statement.hintWarnings; i++) metrics.hintWarning('out_of_range');
     },
     isBatchingEnabled: config.mariadb.writeBatch.enabled,
     enqueueWrite: (write) => writes.enqueue(write),

@@ -18,7 +18,7 @@ import { decideBatching, batchGroupKey } from '../core/batch/eligibility.ts';
 import type { BatchClient, MysqlWrite } from './write-batcher.ts';
 import { cacheKey, isCacheableSession } from '../core/cache/key.ts';
 import type { CacheEntry } from '../core/cache/lru-store.ts';
-import { Cap, Com, Header } from './wire/constants.ts';
+import { Cap, Com, Header, ServerStatus } from './wire/constants.ts';
 import { PacketFramer, type Frame } from './wire/framing.ts';
 import { writeErr, type ErrPacket } from './wire/packets/err.ts';
 import { maskInitialHandshake, readChangeUser, readHandshakeResponse, type InitialHandshake } from './wire/packets/handshake.ts';
@@ -257,8 +257,9 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     switch (command) {
       case Com.Query: {
         const sqlText = decodeSqlText(payload, 1);
-        const statement = parseStatement(sqlText, 'mysql');
+        const statement = parseStatement(sqlText, 'mysql', this.parseOptions);
         inFlight.statement = statement;
+        this.services.inspectHints(statement);
         if (statement.kind === 'show' && isStatusCommand(statement.cacheText())) {
           this.answerStatus(frame.seq, inFlight);
           return;
@@ -288,7 +289,8 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
         return;
       }
       case Com.StmtPrepare:
-        inFlight.prepared = parseStatement(decodeSqlText(payload, 1), 'mysql');
+        inFlight.prepared = parseStatement(decodeSqlText(payload, 1), 'mysql', this.parseOptions);
+        this.services.inspectHints(inFlight.prepared);
         inFlight.preparedBytes = payload.slice(1); // owned: kept for the statement's life
         this.relay(frame.raw, 'prepare', inFlight);
         return;
@@ -341,6 +343,11 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
         if (command === Com.ResetConnection) this.lastInsertIdOverride = null;
         this.relay(frame.raw, 'single', inFlight);
     }
+  }
+
+  /** How the server reads string literals in this session (its status flags say). */
+  private get parseOptions(): { noBackslashEscapes: boolean } {
+    return { noBackslashEscapes: (this.session.statusFlags & ServerStatus.NoBackslashEscapes) !== 0 };
   }
 
   private get isDeprecateEof(): boolean {

@@ -22,6 +22,8 @@ export interface MysqlServices {
   onClientClose(client: ClientConnection, wasOpen: boolean): void;
   onBackendError(kind: 'connect' | 'lost'): void;
   observeQuery(client: ClientConnection, statement: Statement | null, isCached: boolean, seconds: number): void;
+  /** Checks a parsed statement's hints: warns about a ttl on a write, counts rejected hint values. */
+  inspectHints(statement: Statement): void;
   /** Lets the cache or the batcher take a COM_QUERY. Returns true when it did. */
   interceptQuery?(client: ClientConnection, frame: Frame, statement: Statement, startedAt: number): boolean;
   /** The same for COM_STMT_EXECUTE of prepared statement `statementId`. */

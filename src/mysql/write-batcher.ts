@@ -66,8 +66,9 @@ interface ServerFacts {
   isRollbackOnTimeout: boolean;
 }
 
-/** Per table: its AUTO_INCREMENT column, if any. */
+/** Per table: whether information_schema found it, and its AUTO_INCREMENT column, if any. */
 interface TableFacts {
+  isKnown: boolean;
   autoIncrementColumn: string | null;
 }
 
@@ -336,13 +337,13 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     if (members.length < 2) return null;
     const facts = this.serverFacts.get(this.group);
     const table = this.tableFacts.get(tableKey);
-    if (facts === undefined || table === undefined || facts.autoincLockMode > 1) return null;
+    if (facts === undefined || table === undefined || !table.isKnown || facts.autoincLockMode > 1) return null;
     const parts: Uint8Array[] = [];
     let total = 0;
     for (const m of members) {
       const shape = m.statement.insertShape;
       if (m.sqlBytes === null || shape === null || m.statement.kind !== 'insert') return null;
-      if (shape.isIgnore || shape.hasOnDuplicateKeyUpdate || shape.hasReturning || shape.hasSelect || shape.rowCount !== 1 || shape.columns === null) return null;
+      if (shape.isIgnore || shape.hasOnDuplicateKeyUpdate || shape.hasReturning || shape.hasSelect || shape.hasTrailingClause || shape.rowCount !== 1 || shape.columns === null) return null;
       const auto = table.autoIncrementColumn;
       if (auto !== null && shape.columns.some((c: string) => c.toLowerCase() === auto.toLowerCase())) return null;
       const start = byteOffsetOf(m.sqlText, m.sqlBytes, shape.valuesStart);
@@ -372,14 +373,16 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     const shape = first.statement.insertShape;
     const needsTable = shape !== null && first.sqlBytes !== null && !this.tableFacts.has(tableKey);
     if (!needsServer && !needsTable) return null;
-    let autoColumn = 'NULL';
+    let tableColumns = 'NULL, 0';
     if (shape !== null) {
+      // A name that was quoted and holds a dot is misread here; the table is then not found and never merged.
       const dot = shape.table.lastIndexOf('.');
       const schema = dot >= 0 ? sqlString(shape.table.slice(0, dot)) : 'DATABASE()';
       const table = sqlString(dot >= 0 ? shape.table.slice(dot + 1) : shape.table);
-      autoColumn = `(SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ${schema} AND TABLE_NAME = ${table} AND EXTRA LIKE '%auto_increment%' LIMIT 1)`;
+      const where = `TABLE_SCHEMA = ${schema} AND TABLE_NAME = ${table}`;
+      tableColumns = `(SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE ${where} AND EXTRA LIKE '%auto_increment%' LIMIT 1), (SELECT COUNT(*) FROM information_schema.TABLES WHERE ${where})`;
     }
-    return `SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment, @@max_allowed_packet, @@innodb_rollback_on_timeout, ${autoColumn}`;
+    return `SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment, @@max_allowed_packet, @@innodb_rollback_on_timeout, ${tableColumns}`;
   }
 
   private async learn(response: Promise<Captured> | null, tableKey: string, isDeprecateEof: boolean): Promise<void> {
@@ -394,7 +397,7 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
       maxAllowedPacket: Number(row[2] ?? 4194304),
       isRollbackOnTimeout: row[3] === '1',
     });
-    if (tableKey !== '') this.tableFacts.set(tableKey, { autoIncrementColumn: row[4] ?? null });
+    if (tableKey !== '') this.tableFacts.set(tableKey, { isKnown: row[5] === '1', autoIncrementColumn: row[4] ?? null });
   }
 
   private async previousId(response: Promise<Captured> | null, runner: BatchClient, isDeprecateEof: boolean): Promise<number | null> {

@@ -256,4 +256,21 @@ describe('query cache', () => {
       await c.end();
     }
   });
+
+  it('does not cache a write that carries a ttl hint, warns once per call site and counts it', async () => {
+    const c = await mysqlConnect(proxy.port);
+    try {
+      await c.query('CREATE TABLE IF NOT EXISTS qc_writes (v INT)');
+      const before = await proxy.metricValue('tqdbproxy_sql_hint_warnings_total', { kind: 'ttl_on_write' });
+      for (let i = 0; i < 3; i++) await c.query(`/* ttl:60 file:writer.php line:9 */ INSERT INTO qc_writes VALUES (${i})`);
+      expect(await proxy.metricValue('tqdbproxy_sql_hint_warnings_total', { kind: 'ttl_on_write' })).toBe(before + 3);
+      const [rows] = await c.query('SELECT COUNT(*) AS n FROM qc_writes');
+      expect((rows as { n: number }[])[0]!.n).toBe(3);
+      await proxy.waitForStderr(/writer\.php/);
+      expect(proxy.stderr().split('\n').filter((line) => line.includes('writer.php')).length).toBe(1);
+      await c.query('DROP TABLE qc_writes');
+    } finally {
+      await c.end();
+    }
+  });
 });
