@@ -6,6 +6,7 @@ import { MysqlServer } from './mysql/server.ts';
 import type { MysqlServices } from './mysql/services.ts';
 import type { ClientConnection } from './mysql/frontend.ts';
 import { BatchManager } from './core/batch/batch-manager.ts';
+import { KeyInterner } from './core/batch/eligibility.ts';
 import { MysqlWriteBatcher, type MysqlWrite } from './mysql/write-batcher.ts';
 import type { ProtocolConfig } from './config/types.ts';
 import { QueryCache } from './core/cache/query-cache.ts';
@@ -60,6 +61,8 @@ function templateId(template: string): string {
 
 function mysqlServices(config: Config, log: Logger, metrics: Metrics, clients: Set<ClientConnection>, writes: BatchManager<MysqlWrite>, cache: QueryCache): MysqlServices {
   const protocolLog = log.child({ protocol: 'mariadb' });
+  const batchKeys = new KeyInterner();
+  const templateIds = new KeyInterner();
   const ttlWarner = new TtlOnWriteWarner({ log: (message) => protocolLog.warn(message), onWarn: () => metrics.hintWarning('ttl_on_write') });
   return {
     config: config.mariadb,
@@ -87,9 +90,10 @@ function mysqlServices(config: Config, log: Logger, metrics: Metrics, clients: S
     enqueueWrite: (write) => writes.enqueue(write),
     cancelWrite: (write) => writes.cancel(write),
     onWriteExcluded: (reason) => metrics.writeExcludedFromBatch(reason),
+    internBatchKey: (key) => batchKeys.intern(key),
     batchSite(statement, template) {
       const { file, line } = statement.hints;
-      return file !== null ? `${file}:${line ?? ''}` : templateId(template);
+      return templateIds.intern(file !== null ? `${file}:${line ?? ''}` : templateId(template));
     },
   };
 }

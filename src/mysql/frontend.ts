@@ -16,6 +16,7 @@ import { decodeSqlText } from './sql-text.ts';
 import { boundTypesOf, queryPacket } from './batch-sql.ts';
 import { decideBatching, batchGroupKey } from '../core/batch/eligibility.ts';
 import type { BatchClient, MysqlWrite } from './write-batcher.ts';
+import { isLiteralSafeCharset } from './param-literals.ts';
 import { cacheKey, isCacheableSession } from '../core/cache/key.ts';
 import type { CacheEntry } from '../core/cache/lru-store.ts';
 import { Cap, Com, Header, ServerStatus } from './wire/constants.ts';
@@ -467,7 +468,7 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     }
     const template = statement.batchKey();
     const write: MysqlWrite = {
-      key: batchGroupKey(this.session, template),
+      key: this.services.internBatchKey(batchGroupKey(this.session, template)),
       site: this.services.batchSite(statement, template),
       maxWaitMs: decision.maxWaitMs,
       bytes: frame.raw.length,
@@ -476,13 +477,13 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
       client: this,
       statement,
       packet: Uint8Array.from(frame.raw), // owned: the frame is borrowed, the batch runs later
-      sqlBytes: null,
       sqlText,
       prepared,
+      isLiteralSafe: /^\d+$/.test(this.session.charset) && isLiteralSafeCharset(Number(this.session.charset)),
+      hasBackslashEscapes: (this.session.statusFlags & ServerStatus.NoBackslashEscapes) === 0,
       isInsert: statement.kind === 'insert' || statement.kind === 'replace',
       database: this.session.database,
     };
-    if (prepared === null) (write as { sqlBytes: Uint8Array | null }).sqlBytes = write.packet.subarray(5);
     this.waitingWrite = write;
     this.isWaitingOnCore = true;
     this.writeStartedAt = startedAt;

@@ -34,6 +34,8 @@ export interface MysqlServices {
   enqueueWrite?(write: MysqlWrite): void;
   cancelWrite?(write: MysqlWrite): void;
   onWriteExcluded(reason: ExclusionReason): void;
+  /** One shared copy of a batch key (queued writes of one template share it). */
+  internBatchKey(key: string): string;
   /** The metrics label of a batched write: its call site, or a short template id. */
   batchSite(statement: Statement, template: string): string;
 }

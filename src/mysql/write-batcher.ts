@@ -22,6 +22,7 @@ import { CaptureSink, type Captured } from './capture-sink.ts';
 import { errPacketFor } from './errors.ts';
 import { ResponseTracker } from './response-tracker.ts';
 import { Cap, ServerStatus } from './wire/constants.ts';
+import { placeholderOffsets, renderParameters } from './param-literals.ts';
 
 /** What a batched write needs from the client connection that issued it. */
 export interface BatchClient {
@@ -48,9 +49,12 @@ export interface MysqlWrite extends BatchMember {
   readonly statement: Statement;
   /** The client's command packet exactly as received (owned copy, header included). */
   readonly packet: Uint8Array;
-  /** COM_QUERY: the SQL bytes and the decoded text the statement was parsed from. */
-  readonly sqlBytes: Uint8Array | null;
+  /** The decoded text the statement was parsed from (for prepared statements, the prepared text). */
   readonly sqlText: string;
+  /** Prepared parameters may be rendered as literals: the session's character set keeps quoting safe. */
+  readonly isLiteralSafe: boolean;
+  /** The session reads backslashes in string literals as escapes (no NO_BACKSLASH_ESCAPES). */
+  readonly hasBackslashEscapes: boolean;
   /** COM_STMT_EXECUTE: the prepared statement's id on the client's connection and its parameters. */
   readonly prepared: { statementId: number; paramCount: number; boundTypes: Uint8Array | null; sqlBytes: Uint8Array } | null;
   readonly isInsert: boolean;
@@ -162,38 +166,32 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     const tableKey = shape ? `${this.group}\u0000${shape.table.includes('.') ? shape.table : `${first.database ?? ''}.${shape.table}`}` : '';
     const factsQuery = this.factsQueryFor(first, tableKey);
     const factsResponse = factsQuery === null ? null : send(queryPacket(factsQuery));
-    // The runner's own LAST_INSERT_ID() is overwritten by the batch: read it first to restore it.
-    const anyInsert = members.some((m) => m.isInsert);
-    const previousIdResponse = anyInsert && runner.lastInsertIdOverride === null ? send(queryPacket('SELECT LAST_INSERT_ID()')) : null;
-
     const merged = factsQuery === null ? this.mergedInsert(members, tableKey) : null;
     if (merged !== null) {
+      // Every row of a merged INSERT generates its id (or none does), so each member's
+      // LAST_INSERT_ID() is its own and the runner's needs no restoring.
       const result = send(queryPacket(merged));
       if (!this.write(backend, pipeline)) return this.fallBack(members, runner);
-      await this.learn(factsResponse, tableKey, isDeprecateEof);
-      const previousId = await this.previousId(previousIdResponse, runner, isDeprecateEof);
       const captured = await result;
       if (captured.ok && !isErrResponse(captured.bytes)) {
         this.observer.method('multi_row_insert');
         const ok = readOkHeader(captured.bytes);
         const increment = this.serverFacts.get(this.group)!.autoIncrementIncrement;
-        const generated = new Set<BatchClient>();
         members.forEach((m, i) => {
           const id = ok.lastInsertId === 0 ? 0 : ok.lastInsertId + i * increment;
-          if (id !== 0) {
-            m.client.lastInsertIdOverride = id;
-            generated.add(m.client);
-          }
+          if (id !== 0) m.client.lastInsertIdOverride = id;
           m.client.deliverBatched(m, memberInsertOk(id, ok.warnings, m.client.sessionStatusFlags), members.length);
           m.state = 'done';
         });
-        restoreRunnerId(runner, generated, previousId);
         return;
       }
       if (!captured.ok) return this.lostBeforeAnswer(members, runner, captured.error);
       // The merged statement failed as a whole, so nothing was inserted: isolate the failing rows.
       return this.runTransaction(backend, runner, members, isDeprecateEof, null);
     }
+    // The runner's own LAST_INSERT_ID() is overwritten by the batch: read it first to restore it.
+    const anyInsert = members.some((m) => m.isInsert);
+    const previousIdResponse = anyInsert && runner.lastInsertIdOverride === null ? send(queryPacket('SELECT LAST_INSERT_ID()')) : null;
     return this.runTransaction(backend, runner, members, isDeprecateEof, { pipeline, factsResponse, previousIdResponse, tableKey });
   }
 
@@ -338,40 +336,42 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     const facts = this.serverFacts.get(this.group);
     const table = this.tableFacts.get(tableKey);
     if (facts === undefined || table === undefined || !table.isKnown || facts.autoincLockMode > 1) return null;
-    const parts: Uint8Array[] = [];
+    const tuples: Uint8Array[] = [];
     let total = 0;
     for (const m of members) {
       const shape = m.statement.insertShape;
-      if (m.sqlBytes === null || shape === null || m.statement.kind !== 'insert') return null;
+      if (shape === null || m.statement.kind !== 'insert') return null;
       if (shape.isIgnore || shape.hasOnDuplicateKeyUpdate || shape.hasReturning || shape.hasSelect || shape.hasTrailingClause || shape.rowCount !== 1 || shape.columns === null) return null;
       const auto = table.autoIncrementColumn;
       if (auto !== null && shape.columns.some((c: string) => c.toLowerCase() === auto.toLowerCase())) return null;
-      const start = byteOffsetOf(m.sqlText, m.sqlBytes, shape.valuesStart);
-      const end = byteOffsetOf(m.sqlText, m.sqlBytes, shape.valuesEnd);
-      parts.push(m.sqlBytes.subarray(start, end));
-      total += end - start + 1;
+      const tuple = tupleOf(m);
+      if (tuple === null) return null;
+      tuples.push(tuple);
+      total += tuple.length + 1;
     }
     const head = members[0]!;
+    const { bytes: headSql } = sqlOf(head);
     const headShape = head.statement.insertShape!;
-    const prefixEnd = byteOffsetOf(head.sqlText, head.sqlBytes!, headShape.valuesStart);
-    const suffixStart = byteOffsetOf(head.sqlText, head.sqlBytes!, headShape.valuesEnd);
-    const out = new Uint8Array(prefixEnd + total + head.sqlBytes!.length - suffixStart);
-    out.set(head.sqlBytes!.subarray(0, prefixEnd), 0);
+    const prefixEnd = byteOffsetOf(head.sqlText, headSql, headShape.valuesStart);
+    // Only comments or a `;` follow the tuple (no trailing clause), and no placeholder.
+    const suffix = headSql.subarray(byteOffsetOf(head.sqlText, headSql, headShape.valuesEnd));
+    const out = new Uint8Array(prefixEnd + total + suffix.length);
+    out.set(headSql.subarray(0, prefixEnd), 0);
     let at = prefixEnd;
-    parts.forEach((part, i) => {
+    tuples.forEach((tuple, i) => {
       if (i > 0) out[at++] = 0x2c; // ','
-      out.set(part, at);
-      at += part.length;
+      out.set(tuple, at);
+      at += tuple.length;
     });
-    out.set(head.sqlBytes!.subarray(suffixStart), at);
-    return out.subarray(0, at + head.sqlBytes!.length - suffixStart);
+    out.set(suffix, at);
+    return out.subarray(0, at + suffix.length);
   }
 
   /** SQL that learns the server and table facts, or null when they are already known. */
   private factsQueryFor(first: MysqlWrite, tableKey: string): string | null {
     const needsServer = !this.serverFacts.has(this.group);
     const shape = first.statement.insertShape;
-    const needsTable = shape !== null && first.sqlBytes !== null && !this.tableFacts.has(tableKey);
+    const needsTable = shape !== null && !this.tableFacts.has(tableKey);
     if (!needsServer && !needsTable) return null;
     let tableColumns = 'NULL, 0';
     if (shape !== null) {
@@ -438,6 +438,45 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
       m.state = 'done';
     }
   }
+}
+
+/** The SQL text a member was parsed from, as bytes: the query itself, or the prepared statement's text. */
+function sqlOf(m: MysqlWrite): { bytes: Uint8Array } {
+  return { bytes: m.prepared === null ? m.packet.subarray(5) : m.prepared.sqlBytes };
+}
+
+/**
+ * The bytes of a member's single VALUES tuple as SQL: its own text, or for a
+ * prepared statement the tuple with each `?` replaced by its bound value as
+ * a literal. Null when that cannot be done exactly.
+ */
+function tupleOf(m: MysqlWrite): Uint8Array | null {
+  const shape = m.statement.insertShape!;
+  const sql = sqlOf(m).bytes;
+  const start = byteOffsetOf(m.sqlText, sql, shape.valuesStart);
+  const end = byteOffsetOf(m.sqlText, sql, shape.valuesEnd);
+  if (m.prepared === null) return sql.subarray(start, end);
+  if (!m.isLiteralSafe) return null;
+  const { paramCount, boundTypes } = m.prepared;
+  if (placeholderOffsets(sql, 0, start).length > 0) return null;
+  const holes = placeholderOffsets(sql, start, end);
+  if (holes.length !== paramCount) return null;
+  const literals = renderParameters(m.packet.subarray(4), paramCount, boundTypes, m.hasBackslashEscapes);
+  if (literals === null) return null;
+  let length = end - start - paramCount;
+  for (const literal of literals) length += literal.length;
+  const out = new Uint8Array(length);
+  let from = start;
+  let at = 0;
+  holes.forEach((hole, i) => {
+    out.set(sql.subarray(from, hole), at);
+    at += hole - from;
+    out.set(literals[i]!, at);
+    at += literals[i]!.length;
+    from = hole + 1;
+  });
+  out.set(sql.subarray(from, end), at);
+  return out;
 }
 
 /**

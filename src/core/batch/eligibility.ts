@@ -32,3 +32,25 @@ export function decideBatching(statement: Statement, session: SessionView & { ha
 export function batchGroupKey(session: SessionView, template: string): string {
   return `${session.protocol}\u0000${session.group}\u0000${session.user}\u0000${session.database ?? ''}\u0000${session.charset}\u0000${template}`;
 }
+
+/**
+ * Keeps one copy of each batch key, so thousands of queued writes of one
+ * template share a string instead of holding a copy each. Bounded: past
+ * `maxEntries` it starts over (a missed sharing costs memory, never correctness).
+ */
+export class KeyInterner {
+  private readonly keys = new Map<string, string>();
+  private readonly maxEntries: number;
+
+  constructor(maxEntries = 10_000) {
+    this.maxEntries = maxEntries;
+  }
+
+  intern(key: string): string {
+    const known = this.keys.get(key);
+    if (known !== undefined) return known;
+    if (this.keys.size >= this.maxEntries) this.keys.clear();
+    this.keys.set(key, key);
+    return key;
+  }
+}

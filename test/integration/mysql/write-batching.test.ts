@@ -101,6 +101,64 @@ describe('write batching oracle', () => {
   }, 300_000);
 });
 
+describe('prepared INSERTs merged into multi-row INSERTs', () => {
+  let proxy: ProxyProcess;
+  const columns = 'owner INT, s VARCHAR(64), b VARBINARY(16), d DOUBLE, n DECIMAL(12,4), t DATETIME(6), big BIGINT, flag TINYINT, nothing VARCHAR(8)';
+
+  beforeAll(async () => {
+    proxy = await startProxy({ ini: '[mariadb]\nwritebatch_enabled = true' });
+    for (const table of ['wb_typed_proxy', 'wb_typed_direct']) {
+      await direct.query(`DROP TABLE IF EXISTS ${table}`);
+      await direct.query(`CREATE TABLE ${table} (id INT AUTO_INCREMENT PRIMARY KEY, ${columns}) ENGINE=InnoDB`);
+    }
+  });
+
+  afterAll(async () => {
+    await direct.query('DROP TABLE IF EXISTS wb_typed_proxy, wb_typed_direct');
+    await proxy?.stop();
+  });
+
+  it('stores exactly what direct execution stores, for every parameter type, and merges the rows', async () => {
+    const values = (owner: number, i: number): unknown[] => [
+      owner,
+      `it's \\ "quoted" ${owner}-${i} é ✓`,
+      Buffer.from([0, 0x27, 0x5c, 0xff, owner & 0xff, i & 0xff]),
+      0.1 * i - owner / 3,
+      `${owner}.${String(i).padStart(4, '0')}`,
+      new Date(Date.UTC(2024, 1, 29, 13, 5, 9, (owner * 7 + i) % 1000)),
+      BigInt(2) ** BigInt(53) + BigInt(owner * 1000 + i),
+      i % 2 === 0,
+      null,
+    ];
+    const sql = (table: string): string => `INSERT INTO ${table} (owner, s, b, d, n, t, big, flag, nothing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+    const mergedBefore = await proxy.metricValue('tqdbproxy_write_batch_method_total', { method: 'multi_row_insert' });
+    const conns = await Promise.all(Array.from({ length: 24 }, () => mysqlConnect(proxy.port, { timezone: 'Z' })));
+    const directConn = await mysqlConnect(3306, { timezone: 'Z' });
+    try {
+      await Promise.all(conns.map(async (c, owner) => {
+        for (let i = 0; i < 40; i++) {
+          const [res] = await c.execute(sql('wb_typed_proxy'), values(owner, i) as never);
+          expect((res as ResultSetHeader).affectedRows).toBe(1);
+        }
+      }));
+      for (let owner = 0; owner < conns.length; owner++) {
+        for (let i = 0; i < 40; i++) await directConn.execute(sql('wb_typed_direct'), values(owner, i) as never);
+      }
+    } finally {
+      await Promise.all(conns.map((c) => c.end()));
+      await directConn.end();
+    }
+    const read = async (table: string): Promise<string[]> => {
+      const [rows] = await direct.query(`SELECT owner, s, HEX(b) AS b, d, n, t, big, flag, nothing FROM ${table} ORDER BY owner, big`);
+      return (rows as Record<string, unknown>[]).map((r) => JSON.stringify(r));
+    };
+    const viaProxy = await read('wb_typed_proxy');
+    expect(viaProxy.length).toBe(24 * 40);
+    expect(viaProxy).toEqual(await read('wb_typed_direct'));
+    expect(await proxy.metricValue('tqdbproxy_write_batch_method_total', { method: 'multi_row_insert' })).toBeGreaterThan(mergedBefore);
+  }, 120_000);
+});
+
 describe('write batching exclusions and session semantics', () => {
   let proxy: ProxyProcess;
 
