@@ -59,7 +59,14 @@ function templateId(template: string): string {
   return `t${(Bun.hash(template) & 0xffffffffn).toString(16).padStart(8, '0')}`;
 }
 
-function mysqlServices(config: Config, log: Logger, metrics: Metrics, clients: Set<ClientConnection>, writes: BatchManager<MysqlWrite>, cache: QueryCache): MysqlServices {
+/** What a reload swaps: connections read it at call time, so old connections follow the new config too. */
+interface LiveState {
+  config: Config;
+  writes: BatchManager<MysqlWrite>;
+}
+
+function mysqlServices(state: LiveState & { retired: BatchManager<MysqlWrite>[] }, log: Logger, metrics: Metrics, clients: Set<ClientConnection>, cache: QueryCache): MysqlServices {
+  const config = state.config;
   const protocolLog = log.child({ protocol: 'mariadb' });
   const batchKeys = new KeyInterner();
   const templateIds = new KeyInterner();
@@ -86,9 +93,14 @@ function mysqlServices(config: Config, log: Logger, metrics: Metrics, clients: S
       if (statement.hasTtlOnWrite) ttlWarner.check(statement);
       for (let i = 0; i < statement.hintWarnings; i++) metrics.hintWarning('out_of_range');
     },
-    isBatchingEnabled: config.mariadb.writeBatch.enabled,
-    enqueueWrite: (write) => writes.enqueue(write),
-    cancelWrite: (write) => writes.cancel(write),
+    get isBatchingEnabled() {
+      return state.config.mariadb.writeBatch.enabled;
+    },
+    enqueueWrite: (write) => state.writes.enqueue(write),
+    // A write queued before a reload may still sit in a retired manager.
+    cancelWrite: (write) => {
+      if (!state.writes.cancel(write)) for (const manager of state.retired) if (manager.cancel(write)) return;
+    },
     onWriteExcluded: (reason) => metrics.writeExcludedFromBatch(reason),
     internBatchKey: (key) => batchKeys.intern(key),
     batchSite(statement, template) {
@@ -117,8 +129,8 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
   checkRoutingSupport(config.mariadb, 'mariadb', log);
   if (config.postgres !== null) log.warn('the PostgreSQL front end is not built yet; [postgres] is validated but not served');
   const clients = new Set<ClientConnection>();
-  let current = config;
-  let writes = createWriteBatching(config.mariadb, metrics);
+  const retired: BatchManager<MysqlWrite>[] = [];
+  const state = { config, writes: createWriteBatching(config.mariadb, metrics), retired };
   const cache = new QueryCache(config.cache, {
     hit: (state) => metrics.cacheHit(state),
     miss: () => metrics.cacheMiss(),
@@ -126,7 +138,7 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
     evicted: (count) => metrics.cacheEvicted(count),
     usage: (bytes, entries) => metrics.setCacheUsage(bytes, entries),
   });
-  const mysql = new MysqlServer(mysqlServices(config, log, metrics, clients, writes, cache));
+  const mysql = new MysqlServer(mysqlServices(state, log, metrics, clients, cache));
   const address = mysql.listen(config.mariadb.listen, config.mariadb.socket);
   log.info('listening', { protocol: 'mariadb', address });
   if (config.mariadb.socket !== null) log.info('listening', { protocol: 'mariadb', address: `unix:${config.mariadb.socket}` });
@@ -134,9 +146,10 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
   return {
     async stop(timeoutMs) {
       mysql.stopListening();
-      // Queued writes go out now; their clients get their results before anything closes.
-      await writes.drain();
       const deadline = performance.now() + timeoutMs;
+      // Queued writes go out now; their clients get their results before anything closes.
+      const drained = Promise.all([state.writes, ...retired].map((m) => m.drain()));
+      await Promise.race([drained, Bun.sleep(timeoutMs)]);
       // Let commands in flight finish; idle clients are closed at once.
       while (performance.now() < deadline) {
         for (const client of clients) if (client.isIdle) client.close();
@@ -147,14 +160,18 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
       log.info('stopped', { protocol: 'mariadb' });
     },
     reload(next) {
-      current = next;
-      const previous = writes;
-      writes = createWriteBatching(current.mariadb, metrics);
-      void previous.drain();
-      cache.reconfigure(current.cache);
-      metrics.setMaxCallSites(current.metricsMaxCallSites);
-      mysql.setServices(mysqlServices(current, log, metrics, clients, writes, cache));
-      log.info('config reloaded', { file: next.sourceFile ?? '(defaults)' });
+      const previous = state.writes;
+      const hasBatchingChanged = JSON.stringify(next.mariadb.writeBatch) !== JSON.stringify(state.config.mariadb.writeBatch);
+      state.config = next;
+      if (hasBatchingChanged) {
+        state.writes = createWriteBatching(next.mariadb, metrics);
+        // Writes already queued there still go out; new ones join the new manager.
+        retired.push(previous);
+        void previous.drain().then(() => retired.splice(retired.indexOf(previous), 1));
+      }
+      cache.reconfigure(next.cache);
+      metrics.setMaxCallSites(next.metricsMaxCallSites);
+      mysql.setServices(mysqlServices(state, log, metrics, clients, cache));
     },
   };
 }

@@ -10,6 +10,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { StatementKind } from '../core/sql/types.ts';
 import { BoundedLabels, CallSiteLabels, type CallSite } from './call-sites.ts';
+import { FastCounterVec, FastHistogramVec } from './fast-series.ts';
 
 export type Protocol = 'mariadb' | 'postgres';
 export const PROTOCOL_LABELS = ['mariadb', 'postgres'] as const satisfies readonly Protocol[];
@@ -116,8 +117,9 @@ export class Metrics {
   /** Resolves hint `file`/`line` pairs to capped label values. */
   readonly callSites: CallSiteLabels;
 
-  private readonly queryTotal: Counter<'protocol' | 'query_type' | 'cached' | 'file' | 'line'>;
-  private readonly queryLatency: Histogram<'protocol' | 'query_type' | 'cached' | 'file' | 'line'>;
+  // Per-query metrics use the fast series: prom-client children hash their labels on every call.
+  private readonly queryTotal: FastCounterVec;
+  private readonly queryLatency: FastHistogramVec;
   private readonly clientConnections: Gauge<'protocol'>;
   private readonly backendErrors: Counter<'protocol' | 'backend' | 'kind'>;
 
@@ -162,19 +164,17 @@ export class Metrics {
     const registers = [this.registry];
     if (options.collectDefaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
 
-    this.queryTotal = new Counter({
-      name: 'tqdbproxy_query_total',
-      help: 'Statements answered, by protocol, statement kind, whether the cache answered, and hint call site (file/line capped by metrics_max_call_sites).',
-      labelNames: ['protocol', 'query_type', 'cached', 'file', 'line'],
-      registers,
-    });
-    this.queryLatency = new Histogram({
-      name: 'tqdbproxy_query_latency_seconds',
-      help: 'Time from a statement arriving to the end of its response being relayed, with the labels of tqdbproxy_query_total.',
-      labelNames: ['protocol', 'query_type', 'cached', 'file', 'line'],
-      buckets: LATENCY_BUCKETS_SECONDS,
-      registers,
-    });
+    this.queryTotal = new FastCounterVec(
+      'tqdbproxy_query_total',
+      'Statements answered, by protocol, statement kind, whether the cache answered, and hint call site (file/line capped by metrics_max_call_sites).',
+    );
+    this.queryLatency = new FastHistogramVec(
+      'tqdbproxy_query_latency_seconds',
+      'Time from a statement arriving to the end of its response being relayed, with the labels of tqdbproxy_query_total.',
+      LATENCY_BUCKETS_SECONDS,
+    );
+    this.registry.registerMetric(this.queryTotal as unknown as Counter);
+    this.registry.registerMetric(this.queryLatency as unknown as Histogram);
     this.clientConnections = new Gauge({
       name: 'tqdbproxy_client_connections',
       help: 'Client connections currently open.',
@@ -361,8 +361,8 @@ export class Metrics {
     const slot = (protocol === 'postgres' ? 2 : 0) + (cached ? 1 : 0);
     let children = row[slot];
     if (children === undefined) {
-      const labels = [protocol, type, cached ? 'true' : 'false', site.file, site.line] as const;
-      children = { total: this.queryTotal.labels(...labels), latency: this.queryLatency.labels(...labels) };
+      const labels = { protocol, query_type: type, cached: cached ? 'true' : 'false', file: site.file, line: site.line };
+      children = { total: this.queryTotal.child(labels), latency: this.queryLatency.child(labels) };
       row[slot] = children;
     }
     children.total.inc();

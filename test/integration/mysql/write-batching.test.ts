@@ -285,6 +285,29 @@ describe('write batching exclusions and session semantics', () => {
   });
 });
 
+describe('SIGHUP reload', () => {
+  it('turns batching on for connections that were already open', async () => {
+    await direct.query('CREATE TABLE IF NOT EXISTS wb_reload (id INT AUTO_INCREMENT PRIMARY KEY, v INT) ENGINE=InnoDB');
+    await using proxy = await startProxy({});
+    const c = await mysqlConnect(proxy.port);
+    try {
+      await c.query('INSERT INTO wb_reload (v) VALUES (1)');
+      expect(await proxy.metricValue('tqdbproxy_write_excluded_total', { reason: 'disabled' })).toBe(1);
+      const config = await Bun.file(proxy.configPath).text();
+      await Bun.write(proxy.configPath, config.replace('[mariadb]', '[mariadb]\nwritebatch_enabled = true'));
+      proxy.signal('SIGHUP');
+      await proxy.waitForStderr(/config reloaded/);
+      const before = await proxy.metricValue('tqdbproxy_write_batched_total');
+      const [res] = await c.query('INSERT INTO wb_reload (v) VALUES (2)');
+      expect((res as ResultSetHeader).affectedRows).toBe(1);
+      expect(await proxy.metricValue('tqdbproxy_write_batched_total')).toBe(before + 1);
+    } finally {
+      await c.end();
+      await direct.query('DROP TABLE IF EXISTS wb_reload');
+    }
+  });
+});
+
 describe('queued writes: leaving, shutdown', () => {
   beforeAll(async () => {
     await direct.query('DROP TABLE IF EXISTS wb_queue');

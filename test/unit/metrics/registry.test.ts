@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test';
-import { register as globalRegistry, type Counter, type Histogram } from 'prom-client';
+import { register as globalRegistry } from 'prom-client';
 import type { StatementKind } from '../../../src/core/sql/types.ts';
 import { CallSiteLabels } from '../../../src/metrics/call-sites.ts';
 import { Metrics } from '../../../src/metrics/registry.ts';
@@ -34,13 +34,15 @@ async function scrape(metrics: Metrics) {
 }
 
 /** Counts calls to `labels()` on one metric: each call would create a child. */
+/** Counts how often a metric hands out a label child (`labels` for prom-client metrics, `child` for the fast series). */
 function countLabelCalls(metrics: Metrics, name: string): { calls: number } {
-  const metric = metrics.registry.getSingleMetric(name) as unknown as Counter | Histogram;
+  const metric = metrics.registry.getSingleMetric(name) as unknown as Record<string, unknown>;
+  const method = typeof metric['child'] === 'function' ? 'child' : 'labels';
   const counter = { calls: 0 };
-  const original = metric.labels.bind(metric) as (...values: string[]) => unknown;
-  (metric as unknown as { labels: (...values: string[]) => unknown }).labels = (...values: string[]) => {
+  const original = (metric[method] as (...args: unknown[]) => unknown).bind(metric);
+  metric[method] = (...args: unknown[]) => {
     counter.calls++;
-    return original(...values);
+    return original(...args);
   };
   return counter;
 }
