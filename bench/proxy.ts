@@ -35,7 +35,7 @@ const ROW_COUNT = 1000;
 const SYSBENCH_TABLES = 4;
 const SYSBENCH_TABLE_SIZE = 10_000;
 
-type Mode = 'direct' | 'proxy';
+type Mode = 'direct' | 'proxy' | 'relay';
 
 interface Workload {
   name: string;
@@ -127,6 +127,8 @@ async function main(): Promise<number> {
 
   // An interrupted run still stops the proxy: the harness kills what it started on exit and on signals.
   const proxy = await startBenchProxy(args);
+  // The floor for any Bun hop on this machine, measured in the same run (see bench/lib/bare-relay.ts).
+  const relay = await startBareRelay(direct);
 
   const cells = workloads.length * args.connections.length;
   const perCell = 2 * args.warmupSeconds + 2 * args.durationSeconds;
@@ -145,9 +147,9 @@ async function main(): Promise<number> {
   try {
     for (const workload of workloads) {
       for (const connections of args.connections) {
-        const targets: Record<Mode, Target> = { direct, proxy };
+        const targets: Record<Mode, Target> = { direct, proxy, relay };
         const measure = (mode: Mode, seconds: number): Promise<Slot> =>
-          measureOnce(workload, targets[mode], connections, seconds, dbPid, mode === 'proxy' ? proxy.pid : undefined);
+          measureOnce(workload, targets[mode], connections, seconds, dbPid, mode === 'proxy' ? proxy.pid : mode === 'relay' ? relay.pid : undefined);
 
         try {
           rows.push(...(await measureCell(workload.name, connections, args, measure)));
@@ -156,12 +158,13 @@ async function main(): Promise<number> {
           // server) is reported in its rows; the other cells still run.
           const message = error instanceof Error ? error.message : String(error);
           log(`  ${workload.name} ×${connections}: failed: ${message}`);
-          rows.push(failedRow(workload.name, connections, 'direct', message), failedRow(workload.name, connections, 'proxy', message));
+          rows.push(...(['direct', 'proxy', 'relay'] as const).map((mode) => failedRow(workload.name, connections, mode, message)));
         }
       }
     }
   } finally {
     await proxy.stop();
+    relay.stop();
     if (hasSysbench) await sysbenchCleanup('oltp_point_select', sysbenchOptions(direct, 1, 1)).catch(() => {});
   }
 
@@ -189,21 +192,22 @@ async function main(): Promise<number> {
   return rows.some((row) => row.errors > 0) ? 1 : 0;
 }
 
-/** Warm-up, then `rounds` × (direct, proxy) slots; returns the direct and the proxy row. */
+const MODES = ['direct', 'proxy', 'relay'] as const;
+
+/** Warm-up, then `rounds` × (direct, proxy, bare relay) slots; returns a row per mode. */
 async function measureCell(
   workload: string,
   connections: number,
   args: BenchArgs,
   measure: (mode: Mode, seconds: number) => Promise<Slot>,
-): Promise<[Row, Row]> {
+): Promise<Row[]> {
   if (args.warmupSeconds > 0) {
-    await measure('direct', args.warmupSeconds);
-    await measure('proxy', args.warmupSeconds);
+    for (const mode of MODES) await measure(mode, args.warmupSeconds);
   }
   const slotSeconds = args.durationSeconds / args.rounds;
-  const runs: Record<Mode, Slot[]> = { direct: [], proxy: [] };
+  const runs: Record<Mode, Slot[]> = { direct: [], proxy: [], relay: [] };
   for (let round = 1; round <= args.rounds; round++) {
-    for (const mode of ['direct', 'proxy'] as const) {
+    for (const mode of MODES) {
       const m = await measure(mode, slotSeconds);
       runs[mode].push(m);
       log(
@@ -214,7 +218,22 @@ async function measureCell(
   }
   const directRow = toRow(workload, connections, 'direct', combine(runs.direct), undefined);
   const proxyRow = toRow(workload, connections, 'proxy', combine(runs.proxy), directRow.qps);
-  return [directRow, proxyRow];
+  const relayRow = toRow(workload, connections, 'relay', combine(runs.relay), directRow.qps);
+  return [directRow, proxyRow, relayRow];
+}
+
+/** Starts bench/lib/bare-relay.ts in its own process (so it does not share the load generator's thread). */
+async function startBareRelay(direct: Target): Promise<Target & { pid: number; stop(): void }> {
+  const proc = Bun.spawn(['bun', `${import.meta.dir}/lib/bare-relay.ts`, '0', direct.host, String(direct.port)], { stdout: 'pipe', stderr: 'inherit' });
+  const reader = proc.stdout.getReader();
+  let text = '';
+  while (!/listening (\d+)/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error('bare relay exited before listening');
+    text += new TextDecoder().decode(value);
+  }
+  const port = Number(/listening (\d+)/.exec(text)![1]);
+  return { host: '127.0.0.1', port, pid: proc.pid, stop: () => proc.kill() };
 }
 
 function failedRow(workload: string, connections: number, mode: Mode, message: string): Row {
@@ -245,7 +264,7 @@ const COLUMNS: Column[] = [
   { header: 'errors' },
   { header: 'db µs/op', decimals: 1 },
   { header: 'proxy µs/op', decimals: 1 },
-  { header: 'proxy/direct', decimals: 2 },
+  { header: '× direct', decimals: 2 },
 ];
 
 function tableRow(row: Row): Array<string | number | undefined> {
