@@ -69,7 +69,8 @@ function mysqlServices(state: LiveState & { retired: BatchManager<MysqlWrite>[] 
   const config = state.config;
   const protocolLog = log.child({ protocol: 'mariadb' });
   const batchKeys = new KeyInterner();
-  const templateIds = new KeyInterner();
+  const sites = new KeyInterner();
+  const templateSites = new Map<string, string>();
   const ttlWarner = new TtlOnWriteWarner({ log: (message) => protocolLog.warn(message), onWarn: () => metrics.hintWarning('ttl_on_write') });
   return {
     config: config.mariadb,
@@ -105,7 +106,14 @@ function mysqlServices(state: LiveState & { retired: BatchManager<MysqlWrite>[] 
     internBatchKey: (key) => batchKeys.intern(key),
     batchSite(statement, template) {
       const { file, line } = statement.hints;
-      return templateIds.intern(file !== null ? `${file}:${line ?? ''}` : templateId(template));
+      if (file !== null) return sites.intern(`${file}:${line ?? ''}`);
+      let site = templateSites.get(template);
+      if (site === undefined) {
+        if (templateSites.size >= 10_000) templateSites.clear();
+        site = templateId(template);
+        templateSites.set(template, site);
+      }
+      return site;
     },
   };
 }

@@ -7,10 +7,10 @@
  * prom-client label children they use: after the first call with given label
  * values, a call creates no metric object and builds no key string.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { StatementKind } from '../core/sql/types.ts';
 import { BoundedLabels, CallSiteLabels, type CallSite } from './call-sites.ts';
-import { FastCounterVec, FastHistogramVec } from './fast-series.ts';
+import { FastCounterVec, FastHistogramVec, type CounterSeries } from './fast-series.ts';
 
 export type Protocol = 'mariadb' | 'postgres';
 export const PROTOCOL_LABELS = ['mariadb', 'postgres'] as const satisfies readonly Protocol[];
@@ -123,21 +123,22 @@ export class Metrics {
   private readonly clientConnections: Gauge<'protocol'>;
   private readonly backendErrors: Counter<'protocol' | 'backend' | 'kind'>;
 
-  private readonly writeBatchSize: Histogram<'site'>;
-  private readonly writeBatchDelay: Histogram<'site'>;
-  private readonly writeBatchLatency: Histogram<'site'>;
+  private readonly writeBatchSize: FastHistogramVec;
+  private readonly writeBatchDelay: FastHistogramVec;
+  private readonly writeBatchLatency: FastHistogramVec;
   private readonly writeOpsPerSecond: Gauge;
   private readonly writeCurrentDelayMs: Gauge;
-  private readonly writeQueued: Gauge;
+  /** Read at scrape time: the batch managers update it per write. */
+  private writeQueuedCount = 0;
   private readonly writeDelayAdjustments: Counter<'direction'>;
-  private readonly writeBatched: Counter;
-  private readonly writeExcluded: Counter<'reason'>;
-  private readonly writeBatchMethod: Counter<'method'>;
+  private readonly writeBatched: CounterSeries;
+  private readonly writeExcluded: FastCounterVec;
+  private readonly writeBatchMethod: FastCounterVec;
 
-  private readonly cacheHits: Counter<'state'>;
-  private readonly cacheMisses: Counter;
-  private readonly cacheCoalesced: Counter;
-  private readonly cacheEvictions: Counter;
+  private readonly cacheHits: FastCounterVec;
+  private readonly cacheMisses: CounterSeries;
+  private readonly cacheCoalesced: CounterSeries;
+  private readonly cacheEvictions: CounterSeries;
   private readonly cacheBytes: Gauge;
   private readonly cacheEntries: Gauge;
 
@@ -173,8 +174,8 @@ export class Metrics {
       'Time from a statement arriving to the end of its response being relayed, with the labels of tqdbproxy_query_total.',
       LATENCY_BUCKETS_SECONDS,
     );
-    this.registry.registerMetric(this.queryTotal as unknown as Counter);
-    this.registry.registerMetric(this.queryLatency as unknown as Histogram);
+    this.fast(this.queryTotal);
+    this.fast(this.queryLatency);
     this.clientConnections = new Gauge({
       name: 'tqdbproxy_client_connections',
       help: 'Client connections currently open.',
@@ -188,27 +189,9 @@ export class Metrics {
       registers,
     });
 
-    this.writeBatchSize = new Histogram({
-      name: 'tqdbproxy_write_batch_size',
-      help: 'Writes per executed batch, by site (hint file:line or template id, capped by metrics_max_call_sites).',
-      labelNames: ['site'],
-      buckets: BATCH_SIZE_BUCKETS,
-      registers,
-    });
-    this.writeBatchDelay = new Histogram({
-      name: 'tqdbproxy_write_batch_delay_seconds',
-      help: 'Time a batch gathered writes before it was sent, by site.',
-      labelNames: ['site'],
-      buckets: BATCH_DELAY_BUCKETS_SECONDS,
-      registers,
-    });
-    this.writeBatchLatency = new Histogram({
-      name: 'tqdbproxy_write_batch_latency_seconds',
-      help: 'Time from sending a batch to its last result, by site.',
-      labelNames: ['site'],
-      buckets: LATENCY_BUCKETS_SECONDS,
-      registers,
-    });
+    this.writeBatchSize = this.fast(new FastHistogramVec('tqdbproxy_write_batch_size', 'Writes per executed batch, by site (hint file:line or template id, capped by metrics_max_call_sites).', BATCH_SIZE_BUCKETS));
+    this.writeBatchDelay = this.fast(new FastHistogramVec('tqdbproxy_write_batch_delay_seconds', 'Time a batch gathered writes before it was sent, by site.', BATCH_DELAY_BUCKETS_SECONDS));
+    this.writeBatchLatency = this.fast(new FastHistogramVec('tqdbproxy_write_batch_latency_seconds', 'Time from sending a batch to its last result, by site.', LATENCY_BUCKETS_SECONDS));
     this.writeOpsPerSecond = new Gauge({
       name: 'tqdbproxy_write_ops_per_second',
       help: 'Batched writes per second over the last writebatch_metrics_interval.',
@@ -219,10 +202,14 @@ export class Metrics {
       help: 'Current adaptive batching delay in milliseconds.',
       registers,
     });
-    this.writeQueued = new Gauge({
+    const metricsSelf = this;
+    new Gauge({
       name: 'tqdbproxy_write_queued',
       help: 'Writes waiting in a batch queue right now (not yet sent to the database).',
       registers,
+      collect() {
+        this.set(metricsSelf.writeQueuedCount);
+      },
     });
     this.writeDelayAdjustments = new Counter({
       name: 'tqdbproxy_write_delay_adjustments_total',
@@ -230,45 +217,14 @@ export class Metrics {
       labelNames: ['direction'],
       registers,
     });
-    this.writeBatched = new Counter({
-      name: 'tqdbproxy_write_batched_total',
-      help: 'Writes executed as part of a batch.',
-      registers,
-    });
-    this.writeExcluded = new Counter({
-      name: 'tqdbproxy_write_excluded_total',
-      help: 'Writes sent straight to the backend instead of batched, by reason.',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.writeBatchMethod = new Counter({
-      name: 'tqdbproxy_write_batch_method_total',
-      help: 'Batches executed, by method (multi_row_insert, transaction).',
-      labelNames: ['method'],
-      registers,
-    });
+    this.writeBatched = this.fast(new FastCounterVec('tqdbproxy_write_batched_total', 'Writes executed as part of a batch.')).child({});
+    this.writeExcluded = this.fast(new FastCounterVec('tqdbproxy_write_excluded_total', 'Writes sent straight to the backend instead of batched, by reason.'));
+    this.writeBatchMethod = this.fast(new FastCounterVec('tqdbproxy_write_batch_method_total', 'Batches executed, by method (multi_row_insert, transaction).'));
 
-    this.cacheHits = new Counter({
-      name: 'tqdbproxy_cache_hits_total',
-      help: 'Statements answered from the cache, by state (fresh, stale).',
-      labelNames: ['state'],
-      registers,
-    });
-    this.cacheMisses = new Counter({
-      name: 'tqdbproxy_cache_misses_total',
-      help: 'Cacheable statements not found in the cache.',
-      registers,
-    });
-    this.cacheCoalesced = new Counter({
-      name: 'tqdbproxy_cache_coalesced_total',
-      help: 'Cache misses served by waiting for an identical query already in flight (single-flight).',
-      registers,
-    });
-    this.cacheEvictions = new Counter({
-      name: 'tqdbproxy_cache_evictions_total',
-      help: 'Cache entries evicted to stay within cache_max_bytes.',
-      registers,
-    });
+    this.cacheHits = this.fast(new FastCounterVec('tqdbproxy_cache_hits_total', 'Statements answered from the cache, by state (fresh, stale).'));
+    this.cacheMisses = this.fast(new FastCounterVec('tqdbproxy_cache_misses_total', 'Cacheable statements not found in the cache.')).child({});
+    this.cacheCoalesced = this.fast(new FastCounterVec('tqdbproxy_cache_coalesced_total', 'Cache misses served by waiting for an identical query already in flight (single-flight).')).child({});
+    this.cacheEvictions = this.fast(new FastCounterVec('tqdbproxy_cache_evictions_total', 'Cache entries evicted to stay within cache_max_bytes.')).child({});
     this.cacheBytes = new Gauge({
       name: 'tqdbproxy_cache_bytes',
       help: 'Bytes held by the cache, keys and values.',
@@ -291,9 +247,9 @@ export class Metrics {
     // (as 0) from the first scrape and the hot path never creates one.
     this.connectionChildren = childrenFor(PROTOCOL_LABELS, (p) => this.clientConnections.labels(p));
     this.delayChildren = childrenFor(DELAY_DIRECTIONS, (d) => zeroed(this.writeDelayAdjustments.labels(d)));
-    this.excludedChildren = childrenFor(WRITE_EXCLUDED_REASONS, (r) => zeroed(this.writeExcluded.labels(r)));
-    this.methodChildren = childrenFor(BATCH_METHODS, (m) => zeroed(this.writeBatchMethod.labels(m)));
-    this.hitChildren = childrenFor(CACHE_HIT_STATES, (s) => zeroed(this.cacheHits.labels(s)));
+    this.excludedChildren = childrenFor(WRITE_EXCLUDED_REASONS, (r) => this.writeExcluded.child({ reason: r }));
+    this.methodChildren = childrenFor(BATCH_METHODS, (m) => this.writeBatchMethod.child({ method: m }));
+    this.hitChildren = childrenFor(CACHE_HIT_STATES, (s) => this.cacheHits.child({ state: s }));
     this.hintWarningChildren = childrenFor(HINT_WARNING_KINDS, (k) => zeroed(this.hintWarnings.labels(k)));
     for (const child of Object.values(this.connectionChildren)) child.set(0);
   }
@@ -311,6 +267,12 @@ export class Metrics {
     // other spelling. Label values cannot contain a raw newline, so only a
     // sample value can match.
     return text.includes(' Nan\n') ? text.replaceAll(' Nan\n', ' NaN\n') : text;
+  }
+
+  /** Registers a fast series family on this registry (prom-client renders it through `get()`). */
+  private fast<T extends FastCounterVec | FastHistogramVec>(metric: T): T {
+    this.registry.registerMetric(metric as unknown as Counter);
+    return metric;
   }
 
   /** `[proxy] metrics_max_call_sites` after a reload: applies to sites not yet seen. */
@@ -405,9 +367,9 @@ export class Metrics {
     const label = this.batchSiteLabels.label(site);
     let metrics = this.batchSites.get(label);
     if (metrics === undefined) {
-      const size = this.writeBatchSize.labels(label);
-      const delay = this.writeBatchDelay.labels(label);
-      const latency = this.writeBatchLatency.labels(label);
+      const size = this.writeBatchSize.child({ site: label });
+      const delay = this.writeBatchDelay.child({ site: label });
+      const latency = this.writeBatchLatency.child({ site: label });
       metrics = Object.freeze({
         label,
         observeSize: (writes: number) => size.observe(writes),
@@ -443,7 +405,7 @@ export class Metrics {
 
   /** Writes queued for a batch and not yet sent. */
   setWriteQueued(count: number): void {
-    this.writeQueued.set(count);
+    this.writeQueuedCount = count;
   }
 
   delayAdjusted(direction: DelayDirection): void {
