@@ -82,10 +82,31 @@ export function rewriteForMember(bytes: Uint8Array, sessionFlags: number): Uint8
 
 /** An OK packet for one row of a merged multi-row INSERT. */
 export function memberInsertOk(insertId: number, warnings: number, sessionFlags: number): Uint8Array {
-  const w = new PacketWriter(32).begin();
-  w.u8(Header.Ok).lenencInt(1).lenencInt(insertId).u16le(memberStatusFlags(sessionFlags)).u16le(warnings);
-  w.end(1);
-  return w.toOwned();
+  // Sized exactly and written in place: one allocation per member on the batch's hot path.
+  const idLength = insertId < 0xfb ? 1 : insertId <= 0xffff ? 3 : insertId <= 0xffffff ? 4 : 9;
+  const payloadLength = 1 + 1 + idLength + 2 + 2;
+  const out = new Uint8Array(4 + payloadLength);
+  out[0] = payloadLength;
+  out[3] = 1;
+  out[4] = Header.Ok;
+  out[5] = 1; // affected rows
+  let at = 6;
+  if (idLength === 1) {
+    out[at++] = insertId;
+  } else {
+    out[at++] = idLength === 3 ? 0xfc : idLength === 4 ? 0xfd : 0xfe;
+    let rest = insertId;
+    for (let i = 1; i < idLength; i++) {
+      out[at++] = rest % 256;
+      rest = Math.floor(rest / 256);
+    }
+  }
+  const flags = memberStatusFlags(sessionFlags);
+  out[at++] = flags & 0xff;
+  out[at++] = flags >> 8;
+  out[at++] = warnings & 0xff;
+  out[at] = (warnings >> 8) & 0xff;
+  return out;
 }
 
 /**

@@ -95,6 +95,8 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
   /** True while a batch runs on this client's backend connection. */
   private isLending = false;
   lastInsertIdOverride: number | null = null;
+  /** The batch key and metrics site of this connection's last batched template. */
+  private batchMemo: { template: string; sessionKey: string; hasHints: boolean; key: string; site: string } | null = null;
   /** Set while this client's relayed response is also being captured for the cache (single-flight leader). */
   private capture: { key: string; ttlSeconds: number; sink: CaptureSink } | null = null;
   answeredBy: AnsweredBy = 'none';
@@ -346,6 +348,12 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     }
   }
 
+  /** What the batch key takes from the session; the memo above is valid while it is unchanged. */
+  private get sessionKey(): string {
+    const s = this.session;
+    return `${s.user}\u0000${s.database ?? ''}\u0000${s.charset}`;
+  }
+
   /** How the server reads string literals in this session (its status flags say). */
   private get parseOptions(): { noBackslashEscapes: boolean } {
     return { noBackslashEscapes: (this.session.statusFlags & ServerStatus.NoBackslashEscapes) !== 0 };
@@ -467,9 +475,21 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
       return false;
     }
     const template = statement.batchKey();
+    // Consecutive writes of one connection mostly share a template: reuse its key and site.
+    const memo = this.batchMemo;
+    if (memo === null || memo.template !== template || memo.sessionKey !== this.sessionKey || memo.hasHints !== (statement.hints.file !== null)) {
+      this.batchMemo = {
+        template,
+        sessionKey: this.sessionKey,
+        hasHints: statement.hints.file !== null,
+        key: this.services.internBatchKey(batchGroupKey(this.session, template)),
+        site: this.services.batchSite(statement, template),
+      };
+    }
+    const { key, site } = this.batchMemo!;
     const write: MysqlWrite = {
-      key: this.services.internBatchKey(batchGroupKey(this.session, template)),
-      site: this.services.batchSite(statement, template),
+      key,
+      site: statement.hints.file !== null ? this.services.batchSite(statement, template) : site,
       maxWaitMs: decision.maxWaitMs,
       bytes: frame.raw.length,
       enqueuedAtMs: startedAt,

@@ -90,3 +90,20 @@ describe('isLiteralSafeCharset', () => {
     for (const id of [13, 28, 1, 88]) expect(isLiteralSafeCharset(id)).toBe(false);
   });
 });
+
+describe('memberInsertOk', () => {
+  it('encodes affected rows 1, the insert id as a length-encoded integer, the flags and warnings, at sequence id 1', async () => {
+    const { memberInsertOk } = await import('../../../src/mysql/batch-sql.ts');
+    for (const id of [0, 7, 250, 251, 65535, 65536, 0xffffff, 0x1000000, 2 ** 40 + 5]) {
+      const packet = memberInsertOk(id, 3, 0x0003);
+      expect(packet[3]).toBe(1);
+      expect(packet[4]).toBe(0x00);
+      expect(packet[5]).toBe(1);
+      const idBytes = id < 0xfb ? [id] : id <= 0xffff ? [0xfc, id & 0xff, id >> 8] : id <= 0xffffff ? [0xfd, id & 0xff, (id >> 8) & 0xff, id >> 16] : [0xfe, ...Array.from({ length: 8 }, (_, i) => Math.floor(id / 2 ** (8 * i)) % 256)];
+      expect([...packet.subarray(6, 6 + idBytes.length)]).toEqual(idBytes);
+      // Autocommit set, in-transaction cleared; warnings 3.
+      expect([...packet.subarray(6 + idBytes.length)]).toEqual([0x02, 0x00, 3, 0]);
+      expect(packet[0]! | (packet[1]! << 8) | (packet[2]! << 16)).toBe(packet.length - 4);
+    }
+  });
+});
