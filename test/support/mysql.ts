@@ -4,7 +4,7 @@
  */
 import mysql from 'mysql2/promise';
 import type { Connection, ConnectionOptions, Pool, PoolOptions } from 'mysql2/promise';
-import { terminate } from './process.ts';
+import { runClient } from './process.ts';
 
 /** Root with an empty password on 127.0.0.1, database `test`: the shared server's and the throwaways' setup. */
 const TEST_DEFAULTS = {
@@ -65,25 +65,5 @@ export async function runMariadbCli(port: number, sql: string, args: string[] = 
     '-e',
     sql,
   ];
-  const proc = Bun.spawn(argv, {
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-  });
-  const timeoutMs = options.timeoutMs ?? 60_000;
-  let isTimedOut = false;
-  const timer = setTimeout(() => {
-    isTimedOut = true;
-    void terminate(proc, 'SIGKILL', 0);
-  }, timeoutMs);
-  try {
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
-    return { code, stdout, stderr: isTimedOut ? `${stderr}\n[killed after ${timeoutMs} ms]` : stderr };
-  } finally {
-    clearTimeout(timer);
-  }
+  return runClient(argv, options.timeoutMs ?? 60_000);
 }

@@ -2,7 +2,7 @@
  * PostgreSQL-protocol clients for tests: Bun.SQL with test defaults, and psql.
  */
 import { SQL } from 'bun';
-import { terminate } from './process.ts';
+import { runClient } from './process.ts';
 
 export interface PgConnectOptions {
   host?: string;
@@ -69,21 +69,5 @@ export async function runPsql(
     '-c',
     sql,
   ];
-  const proc = Bun.spawn(argv, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', env: { ...process.env, PGCONNECT_TIMEOUT: '10' } });
-  const timeoutMs = options.timeoutMs ?? 60_000;
-  let isTimedOut = false;
-  const timer = setTimeout(() => {
-    isTimedOut = true;
-    void terminate(proc, 'SIGKILL', 0);
-  }, timeoutMs);
-  try {
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
-    return { code, stdout, stderr: isTimedOut ? `${stderr}\n[killed after ${timeoutMs} ms]` : stderr };
-  } finally {
-    clearTimeout(timer);
-  }
+  return runClient(argv, options.timeoutMs ?? 60_000, { PGCONNECT_TIMEOUT: '10' });
 }

@@ -181,6 +181,26 @@ export function fileSize(path: string): number {
  * Runs a command to completion and resolves with its stdout; rejects with its
  * output on a non-zero exit or when it cannot be started.
  */
+/**
+ * Runs a command-line database client to completion and resolves with its
+ * exit code and output; it is killed after `timeoutMs`. A non-zero exit is a
+ * result, not a rejection.
+ */
+export async function runClient(argv: string[], timeoutMs: number, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn(argv, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', env: { ...process.env, ...env } });
+  let isTimedOut = false;
+  const timer = setTimeout(() => {
+    isTimedOut = true;
+    void terminate(proc, 'SIGKILL', 0);
+  }, timeoutMs);
+  try {
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    return { code, stdout, stderr: isTimedOut ? `${stderr}\n[killed after ${timeoutMs} ms]` : stderr };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function runCommand(argv: string[], options: { stdin?: string } = {}): Promise<string> {
   let proc: Subprocess<'pipe' | 'ignore', 'pipe', 'pipe'>;
   try {
