@@ -19,10 +19,10 @@ import type { BatchClient, MysqlWrite } from './write-batcher.ts';
 import { isLiteralSafeCharset } from './param-literals.ts';
 import { cacheKey, isCacheableSession } from '../core/cache/key.ts';
 import type { CacheEntry } from '../core/cache/lru-store.ts';
-import { Cap, Com, Header, ServerStatus } from './wire/constants.ts';
+import { Cap, CAPS_MASKED, Com, Header, MARIADB_CAPS_MASKED, ServerStatus } from './wire/constants.ts';
 import { PacketFramer, type Frame } from './wire/framing.ts';
 import { writeErr, type ErrPacket } from './wire/packets/err.ts';
-import { maskInitialHandshake, readChangeUser, readHandshakeResponse, type InitialHandshake } from './wire/packets/handshake.ts';
+import { maskHandshakeResponse, maskInitialHandshake, readChangeUser, readHandshakeResponse, type InitialHandshake } from './wire/packets/handshake.ts';
 import { readOk } from './wire/packets/ok.ts';
 import { writeTextResultSet } from './wire/packets/result-set.ts';
 import { PacketWriter } from './wire/writer.ts';
@@ -240,10 +240,10 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     s.user = response.user;
     s.database = response.database;
     s.charset = String(response.charset);
-    s.capabilities = response.capabilities;
-    this.mariaDbCapabilities = response.mariaDbCapabilities;
+    s.capabilities = (response.capabilities & ~CAPS_MASKED) >>> 0;
+    this.mariaDbCapabilities = response.mariaDbCapabilities & ~MARIADB_CAPS_MASKED;
     this.enter('auth');
-    this.relay(frame.raw, 'auth', { command: -1, statement: null, startedAt: 0, hasResponse: true, hasRelayed: false });
+    this.relay(maskHandshakeResponse(frame.raw), 'auth', { command: -1, statement: null, startedAt: 0, hasResponse: true, hasRelayed: false });
   }
 
   // ---- commands --------------------------------------------------------

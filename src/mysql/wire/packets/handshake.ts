@@ -132,3 +132,33 @@ export function readChangeUser(payload: Uint8Array, clientCapabilities: number):
   const charset = r.remaining >= 2 ? r.u16le() : null;
   return { user, database, charset };
 }
+
+/**
+ * Copies a client's HandshakeResponse (header included) with capabilities the
+ * proxy did not offer cleared, so a client that asks for them anyway (TLS,
+ * compression, query attributes) cannot switch the server to a framing the
+ * proxy does not read. The auth data does not depend on these bits.
+ * Returns the input itself when nothing needs clearing.
+ */
+export function maskHandshakeResponse(raw: Uint8Array): Uint8Array {
+  const at = 4;
+  const caps = ((raw[at]! | (raw[at + 1]! << 8) | (raw[at + 2]! << 16)) + raw[at + 3]! * 0x1000000) >>> 0;
+  const extAt = at + 4 + 4 + 1 + 19;
+  const hasExtended = (caps & Cap.LongPassword) === 0 && raw.length >= extAt + 4;
+  const ext = hasExtended ? ((raw[extAt]! | (raw[extAt + 1]! << 8) | (raw[extAt + 2]! << 16)) + raw[extAt + 3]! * 0x1000000) >>> 0 : 0;
+  if ((caps & CAPS_MASKED) === 0 && (ext & MARIADB_CAPS_MASKED) === 0) return raw;
+  const out = Uint8Array.from(raw); // owned: rewritten copy of a borrowed frame
+  const masked = (caps & ~CAPS_MASKED) >>> 0;
+  out[at] = masked & 0xff;
+  out[at + 1] = (masked >> 8) & 0xff;
+  out[at + 2] = (masked >> 16) & 0xff;
+  out[at + 3] = (masked >>> 24) & 0xff;
+  if (hasExtended) {
+    const maskedExt = (ext & ~MARIADB_CAPS_MASKED) >>> 0;
+    out[extAt] = maskedExt & 0xff;
+    out[extAt + 1] = (maskedExt >> 8) & 0xff;
+    out[extAt + 2] = (maskedExt >> 16) & 0xff;
+    out[extAt + 3] = (maskedExt >>> 24) & 0xff;
+  }
+  return out;
+}
