@@ -226,12 +226,8 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     const previousId = await this.previousId(previousIdResponse, runner, isDeprecateEof);
     const began = await begin;
     if (!began.ok) return this.lostBeforeAnswer(members, runner, began.error);
-    if (isErrResponse(began.bytes)) {
-      // Nothing ran inside a transaction; each member runs on its own.
-      await Promise.all(answers);
-      await commit;
-      return this.fallBack(members, runner);
-    }
+    // If BEGIN itself failed, the members already ran, each in autocommit: their OKs carry no
+    // in-transaction flag and are delivered as their own results below. They are never re-run.
     const isRollbackOnTimeout = this.serverFacts.get(this.group)?.isRollbackOnTimeout ?? false;
     const results: Captured[] = [];
     const prepareFailed: boolean[] = [];
