@@ -58,6 +58,11 @@ let nextBackendId = 1;
 
 export class BackendConnection {
   readonly id = nextBackendId++;
+  /**
+   * Bumped when the server forgets the session's prepared statements
+   * (COM_CHANGE_USER, COM_RESET_CONNECTION), so caches of statement ids expire.
+   */
+  sessionEpoch = 0;
   readonly address: Address;
   /** Set once connected; every write goes through it. */
   out: OutQueue | null = null;

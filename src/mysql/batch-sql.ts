@@ -22,6 +22,13 @@ export function preparePacket(sql: Uint8Array): Uint8Array {
   return w.toOwned();
 }
 
+/** A COM_STMT_CLOSE packet (the server sends no response). */
+export function closeStatementPacket(statementId: number): Uint8Array {
+  const w = new PacketWriter(9).begin().u8(Com.StmtClose).u32le(statementId);
+  w.end(0);
+  return w.toOwned();
+}
+
 /**
  * Converts a string index of decoded statement text into a byte offset in
  * the payload it was decoded from (see decodeSqlText: a leading U+0000 marks

@@ -643,6 +643,7 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
         return;
       case Com.ChangeUser:
         this.prepared.clear();
+        if (this.backend) this.backend.sessionEpoch++;
         if (tracker.outcome === 'ok' && inFlight.changeUser) {
           s.user = inFlight.changeUser.user;
           s.database = inFlight.changeUser.database;
@@ -656,6 +657,7 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
       case Com.ResetConnection:
         if (isOk) {
           this.prepared.clear();
+          if (this.backend) this.backend.sessionEpoch++;
           s.resetState();
         }
         return;

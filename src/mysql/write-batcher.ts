@@ -6,6 +6,7 @@ import type { Statement } from '../core/sql/index.ts';
 import type { BackendConnection } from './backend.ts';
 import {
   byteOffsetOf,
+  closeStatementPacket,
   errCodeOf,
   firstPayload,
   isErrResponse,
@@ -80,6 +81,14 @@ export interface WriteBatcherObserver {
   method(method: 'multi_row_insert' | 'transaction'): void;
 }
 
+const MAX_PROXY_STATEMENTS_PER_CONNECTION = 32;
+/** COM_STMT_EXECUTE's statement id for "the statement prepared last on this connection" (MariaDB). */
+const LAST_PREPARED = 0xffffffff;
+
+/** Whether an execute packet names a real statement id rather than LAST_PREPARED. */
+function isKnownId(packet: Uint8Array): boolean {
+  return !(packet[5] === 0xff && packet[6] === 0xff && packet[7] === 0xff && packet[8] === 0xff);
+}
 const ER_LOCK_DEADLOCK = 1213;
 const ER_LOCK_WAIT_TIMEOUT = 1205;
 
@@ -92,7 +101,7 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
   private readonly serverFacts = new Map<string, ServerFacts>();
   private readonly tableFacts = new Map<string, TableFacts>();
   /** Statements the proxy prepared on a backend connection, by SQL text. */
-  private readonly proxyStatements = new WeakMap<BackendConnection, Map<string, { id: number; paramCount: number }>>();
+  private readonly proxyStatements = new WeakMap<BackendConnection, { epoch: number; byText: Map<string, { id: number; paramCount: number }> }>();
   private readonly observer: WriteBatcherObserver;
   private readonly group: string;
 
@@ -203,6 +212,9 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     isDeprecateEof: boolean,
     prefix: { pipeline: Uint8Array[]; factsResponse: Promise<Captured> | null; previousIdResponse: Promise<Captured> | null; tableKey: string } | null,
   ): Promise<void> {
+    // Same-text prepared members side by side, so each text is prepared once per pipeline.
+    // Members are independent autocommit writes of different clients: their order is free.
+    members = [...members].sort((a, b) => (a.sqlText < b.sqlText ? -1 : a.sqlText > b.sqlText ? 1 : 0));
     const pipeline = prefix?.pipeline ?? [];
     const send = (packet: Uint8Array, shape: 'result' | 'prepare' = 'result', isExecute = false): Promise<Captured> => {
       pipeline.push(packet);
@@ -211,11 +223,22 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     const previousIdResponse =
       prefix === null && members.some((m) => m.isInsert) && runner.lastInsertIdOverride === null ? send(queryPacket('SELECT LAST_INSERT_ID()')) : (prefix?.previousIdResponse ?? null);
     const begin = send(queryPacket('BEGIN'));
+    // Members whose statement the proxy prepares here run right after its prepare as
+    // statement id -1 ("the one just prepared"); `preparedBy[i]` is that prepare's index.
     const prepares: (Promise<Captured> | null)[] = [];
+    const preparedBy: number[] = [];
     const answers: Promise<Captured>[] = [];
+    let lastPrepared: { text: string; index: number } | null = null;
     for (const m of members) {
-      const { packet, prepare } = this.commandFor(m, backend, runner);
-      prepares.push(prepare === null ? null : send(prepare, 'prepare'));
+      const { packet, prepare } = this.commandFor(m, backend, runner, lastPrepared?.text ?? null);
+      if (prepare !== null) {
+        prepares.push(send(prepare, 'prepare'));
+        lastPrepared = { text: m.sqlText, index: prepares.length - 1 };
+        preparedBy.push(lastPrepared.index);
+      } else {
+        prepares.push(null);
+        preparedBy.push(packet === m.packet || lastPrepared === null || m.sqlText !== lastPrepared.text || isKnownId(packet) ? -1 : lastPrepared.index);
+      }
       answers.push(send(packet, 'result', m.prepared !== null));
     }
     const commit = send(queryPacket('COMMIT'));
@@ -231,11 +254,15 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     const isRollbackOnTimeout = this.serverFacts.get(this.group)?.isRollbackOnTimeout ?? false;
     const results: Captured[] = [];
     const prepareFailed: boolean[] = [];
+    const prepareResults: (Captured | null)[] = [];
     for (let i = 0; i < members.length; i++) {
       const prepared = prepares[i];
       const p = prepared ? await prepared : null;
+      prepareResults.push(p);
       if (p !== null && p.ok && !isErrResponse(p.bytes)) this.rememberProxyStatement(backend, members[i]!, p);
-      prepareFailed.push(p !== null && p.ok && isErrResponse(p.bytes));
+      const by = preparedBy[i]!;
+      const dependency = by >= 0 ? prepareResults[by] : null;
+      prepareFailed.push(dependency !== null && dependency !== undefined && dependency.ok && isErrResponse(dependency.bytes));
       results.push(await answers[i]!);
     }
     const committed = await commit;
@@ -302,28 +329,46 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
   }
 
   /** The command to pipeline for a member on the runner's connection, and a prepare it needs first. */
-  private commandFor(m: MysqlWrite, backend: BackendConnection, runner: BatchClient): { packet: Uint8Array; prepare: Uint8Array | null } {
+  /**
+   * The command to pipeline for a member on the runner's connection, and a
+   * prepare it needs first. `lastPreparedText` is the statement this pipeline
+   * prepared last: a member with the same text reuses it without preparing again.
+   */
+  private commandFor(m: MysqlWrite, backend: BackendConnection, runner: BatchClient, lastPreparedText: string | null): { packet: Uint8Array; prepare: Uint8Array | null } {
     if (m.prepared === null || m.client === runner) return { packet: m.packet, prepare: null };
-    const known = this.proxyStatements.get(backend)?.get(m.sqlText);
+    const cached = this.proxyStatements.get(backend);
+    const known = cached !== undefined && cached.epoch === backend.sessionEpoch ? cached.byText.get(m.sqlText) : undefined;
     const payload = m.packet.subarray(4);
     if (known !== undefined) {
       const packet = rewriteExecute(payload, known.id, m.prepared.paramCount, m.prepared.boundTypes);
       if (packet !== null) return { packet, prepare: null };
     }
     // MariaDB runs statement id 0xFFFFFFFF as "the statement just prepared": no extra round trip.
-    const packet = rewriteExecute(payload, 0xffffffff, m.prepared.paramCount, m.prepared.boundTypes);
+    const packet = rewriteExecute(payload, LAST_PREPARED, m.prepared.paramCount, m.prepared.boundTypes);
     if (packet === null) throw new ProxyError('INTERNAL', 'cannot rewrite COM_STMT_EXECUTE for the batch connection');
+    if (m.sqlText === lastPreparedText) return { packet, prepare: null };
     return { packet, prepare: preparePacket(m.prepared.sqlBytes) };
   }
 
   private rememberProxyStatement(backend: BackendConnection, m: MysqlWrite, captured: Captured): void {
     if (!captured.ok) return;
-    let statements = this.proxyStatements.get(backend);
-    if (statements === undefined) {
-      statements = new Map();
-      this.proxyStatements.set(backend, statements);
+    let cached = this.proxyStatements.get(backend);
+    if (cached === undefined || cached.epoch !== backend.sessionEpoch) {
+      cached = { epoch: backend.sessionEpoch, byText: new Map() };
+      this.proxyStatements.set(backend, cached);
     }
+    const statements = cached.byText;
+    const replaced = statements.get(m.sqlText);
+    if (replaced !== undefined) backend.write(closeStatementPacket(replaced.id));
+    statements.delete(m.sqlText);
     statements.set(m.sqlText, { id: captured.tracker.preparedId, paramCount: captured.tracker.preparedParams });
+    // Statements prepared for other clients count against the server's global
+    // max_prepared_stmt_count: keep a few per connection, closing the oldest.
+    if (statements.size > MAX_PROXY_STATEMENTS_PER_CONNECTION) {
+      const [oldestText, oldest] = statements.entries().next().value!;
+      statements.delete(oldestText);
+      backend.write(closeStatementPacket(oldest.id)); // COM_STMT_CLOSE has no response
+    }
   }
 
   /** The merged multi-row INSERT, when the batch qualifies for it and the arithmetic of ids is guaranteed. */

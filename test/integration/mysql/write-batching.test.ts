@@ -285,6 +285,38 @@ describe('write batching exclusions and session semantics', () => {
   });
 });
 
+describe('prepared writes prepared on another member\'s connection', () => {
+  it('stay correct when many templates rotate through the per-connection statement cache, which stays bounded', async () => {
+    await direct.query('DROP TABLE IF EXISTS wb_templates');
+    await direct.query('CREATE TABLE wb_templates (id INT PRIMARY KEY, v INT NOT NULL DEFAULT 0) ENGINE=InnoDB');
+    await direct.query(`INSERT INTO wb_templates (id) SELECT seq FROM seq_0_to_7`);
+    await using proxy = await startProxy({ ini: '[mariadb]\nwritebatch_enabled = true' });
+    const templates = 100;
+    const conns = await Promise.all(Array.from({ length: 8 }, () => mysqlConnect(proxy.port)));
+    let peakPrepared = 0;
+    try {
+      for (let round = 0; round < 2; round++) {
+        await Promise.all(conns.map(async (c, id) => {
+          for (let k = 0; k < templates; k++) {
+            // A distinct template per k (the literal ${k} is part of the text), so nothing merges.
+            const [res] = await c.execute(`UPDATE wb_templates SET v = v + ? WHERE id = ? AND ${k} = ${k}`, [1, id]);
+            expect((res as ResultSetHeader).affectedRows).toBe(1);
+          }
+        }));
+        const [status] = await direct.query("SHOW GLOBAL STATUS LIKE 'Prepared_stmt_count'");
+        peakPrepared = Math.max(peakPrepared, Number((status as { Value: string }[])[0]!.Value));
+      }
+    } finally {
+      await Promise.all(conns.map((c) => c.end()));
+    }
+    const [rows] = await direct.query('SELECT id, v FROM wb_templates ORDER BY id');
+    expect(rows as unknown).toEqual(Array.from({ length: 8 }, (_, id) => ({ id, v: 2 * templates })));
+    // mysql2 keeps its own 100 per connection; the proxy adds at most 32 per connection for other members.
+    expect(peakPrepared).toBeLessThanOrEqual(8 * (templates + 32));
+    await direct.query('DROP TABLE IF EXISTS wb_templates');
+  }, 120_000);
+});
+
 describe('SIGHUP reload', () => {
   it('turns batching on for connections that were already open', async () => {
     await direct.query('CREATE TABLE IF NOT EXISTS wb_reload (id INT AUTO_INCREMENT PRIMARY KEY, v INT) ENGINE=InnoDB');
