@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import { freePort, isPortOpen } from './ports.ts';
+import { PortInUseError, isPortOpen, launchOnFreePort } from './ports.ts';
 import { armWatchdog, fileSize, isRunning, runCommand, tailOfFile, terminate, type Watchdog } from './process.ts';
 import { makeScratchDir, removeDir, scratchRoot } from './tmp.ts';
 import { waitUntil } from './wait.ts';
@@ -100,14 +100,7 @@ export async function startMariaDb(options: StartMariaDbOptions = {}): Promise<M
   const instance = new MariaDbInstance(makeScratchDir('tqdb-mariadb-'), serverArgs, options.startTimeoutMs ?? 30_000);
   try {
     await runCommand(['cp', '-a', template, instance.dataDir]);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await instance.launch(freePort());
-        break;
-      } catch (error) {
-        if (!(error instanceof PortInUseError) || attempt >= MAX_BIND_ATTEMPTS) throw error;
-      }
-    }
+    await launchOnFreePort((port) => instance.launch(port), MAX_BIND_ATTEMPTS);
     instance.startupMs = performance.now() - startedAt;
     return instance;
   } catch (error) {
@@ -115,8 +108,6 @@ export async function startMariaDb(options: StartMariaDbOptions = {}): Promise<M
     throw error;
   }
 }
-
-class PortInUseError extends Error {}
 
 class MariaDbInstance implements MariaDbServer {
   readonly host = HOST;

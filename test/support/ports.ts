@@ -46,3 +46,21 @@ export async function isPortOpen(port: number, hostname = '127.0.0.1', timeoutMs
     clearTimeout(timer);
   }
 }
+
+/** A server lost the race for the free port it was given (another process bound it first). */
+export class PortInUseError extends Error {}
+
+/**
+ * Launches a server on a free port, retrying with a new port when it loses
+ * the race for one (`launch` throws PortInUseError), at most `maxAttempts` times.
+ */
+export async function launchOnFreePort(launch: (port: number) => Promise<void>, maxAttempts = 5): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await launch(freePort());
+      return;
+    } catch (error) {
+      if (!(error instanceof PortInUseError) || attempt >= maxAttempts) throw error;
+    }
+  }
+}

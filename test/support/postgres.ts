@@ -15,7 +15,7 @@ import type { Subprocess } from 'bun';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { chown, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort, isPortOpen } from './ports.ts';
+import { PortInUseError, isPortOpen, launchOnFreePort } from './ports.ts';
 import {
   armWatchdog,
   descendantPids,
@@ -103,14 +103,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     // The postmaster writes its socket and lock file here.
     await chown(dir, owner.uid, owner.gid);
     await runCommand(['cp', '-a', template, instance.dataDir]);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await instance.launch(freePort());
-        break;
-      } catch (error) {
-        if (!(error instanceof PortInUseError) || attempt >= MAX_BIND_ATTEMPTS) throw error;
-      }
-    }
+    await launchOnFreePort((port) => instance.launch(port), MAX_BIND_ATTEMPTS);
     instance.startupMs = performance.now() - startedAt;
     return instance;
   } catch (error) {
@@ -118,8 +111,6 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     throw error;
   }
 }
-
-class PortInUseError extends Error {}
 
 class PostgresInstance implements PostgresServer {
   readonly host = HOST;
