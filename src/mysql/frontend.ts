@@ -44,8 +44,6 @@ interface CommandInFlight {
   /** COM_STMT_PREPARE: the statement being prepared, and its text as sent (owned copy). */
   prepared?: Statement;
   preparedBytes?: Uint8Array;
-  /** COM_STMT_CLOSE and friends get no response. */
-  hasResponse: boolean;
   /** True once any response byte reached the client (an ERR can no longer be injected cleanly). */
   hasRelayed: boolean;
   /** Called when the response has ended or was lost (a batch of one waits on it). */
@@ -95,8 +93,8 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
   /** True while a batch runs on this client's backend connection. */
   private isLending = false;
   lastInsertIdOverride: number | null = null;
-  /** The batch key and metrics site of this connection's last batched template. */
-  private batchMemo: { template: string; sessionKey: string; hasHints: boolean; key: string; site: string } | null = null;
+  /** The batch key of this connection's last batched template, and the session it was made for. */
+  private batchMemo: { template: string; user: string; database: string | null; charset: string; key: string } | null = null;
   /** Set while this client's relayed response is also being captured for the cache (single-flight leader). */
   private capture: { key: string; ttlSeconds: number; sink: CaptureSink } | null = null;
   answeredBy: AnsweredBy = 'none';
@@ -243,7 +241,7 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     s.capabilities = (response.capabilities & ~CAPS_MASKED) >>> 0;
     this.mariaDbCapabilities = response.mariaDbCapabilities & ~MARIADB_CAPS_MASKED;
     this.enter('auth');
-    this.relay(maskHandshakeResponse(frame.raw), 'auth', { command: -1, statement: null, startedAt: 0, hasResponse: true, hasRelayed: false });
+    this.relay(maskHandshakeResponse(frame.raw), 'auth', { command: -1, statement: null, startedAt: 0, hasRelayed: false });
   }
 
   // ---- commands --------------------------------------------------------
@@ -256,7 +254,7 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     }
     const command = payload[0]!;
     const startedAt = performance.now();
-    const inFlight: CommandInFlight = { command, statement: null, startedAt, hasResponse: true, hasRelayed: false };
+    const inFlight: CommandInFlight = { command, statement: null, startedAt, hasRelayed: false };
     switch (command) {
       case Com.Query: {
         const sqlText = decodeSqlText(payload, 1);
@@ -346,12 +344,6 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
         if (command === Com.ResetConnection) this.lastInsertIdOverride = null;
         this.relay(frame.raw, 'single', inFlight);
     }
-  }
-
-  /** What the batch key takes from the session; the memo above is valid while it is unchanged. */
-  private get sessionKey(): string {
-    const s = this.session;
-    return `${s.user}\u0000${s.database ?? ''}\u0000${s.charset}`;
   }
 
   /** How the server reads string literals in this session (its status flags say). */
@@ -475,21 +467,16 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
       return false;
     }
     const template = statement.batchKey();
-    // Consecutive writes of one connection mostly share a template: reuse its key and site.
-    const memo = this.batchMemo;
-    if (memo === null || memo.template !== template || memo.sessionKey !== this.sessionKey || memo.hasHints !== (statement.hints.file !== null)) {
-      this.batchMemo = {
-        template,
-        sessionKey: this.sessionKey,
-        hasHints: statement.hints.file !== null,
-        key: this.services.internBatchKey(batchGroupKey(this.session, template)),
-        site: this.services.batchSite(statement, template),
-      };
+    // Consecutive writes of one connection mostly share a template and session: reuse the key.
+    const s = this.session;
+    let memo = this.batchMemo;
+    if (memo === null || memo.template !== template || memo.user !== s.user || memo.database !== s.database || memo.charset !== s.charset) {
+      memo = { template, user: s.user, database: s.database, charset: s.charset, key: this.services.internBatchKey(batchGroupKey(s, template)) };
+      this.batchMemo = memo;
     }
-    const { key, site } = this.batchMemo!;
     const write: MysqlWrite = {
-      key,
-      site: statement.hints.file !== null ? this.services.batchSite(statement, template) : site,
+      key: memo.key,
+      site: this.services.batchSite(statement, template),
       maxWaitMs: decision.maxWaitMs,
       bytes: frame.raw.length,
       enqueuedAtMs: startedAt,
@@ -561,7 +548,7 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     if (isBatchOfOne) this.lastBatchSize = 1;
     const command = write.packet[4]!;
     return new Promise((resolve) => {
-      const inFlight: CommandInFlight = { command, statement: write.statement, startedAt: this.writeStartedAt, hasResponse: true, hasRelayed: false, onDone: resolve };
+      const inFlight: CommandInFlight = { command, statement: write.statement, startedAt: this.writeStartedAt, hasRelayed: false, onDone: resolve };
       this.relay(write.packet, 'result', inFlight, command === Com.StmtExecute);
     });
   }
@@ -600,7 +587,7 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     this.inFlight = null;
     inFlight?.onDone?.();
     this.services.onBackendError('lost');
-    if (inFlight && !inFlight.hasRelayed && inFlight.hasResponse) {
+    if (inFlight && !inFlight.hasRelayed) {
       this.sendError(inFlight.command === -1 ? 2 : 1, errPacketFor('BACKEND_LOST', error.message));
     }
     this.close();
