@@ -7,7 +7,6 @@ import type { BackendConnection } from './backend.ts';
 import {
   byteOffsetOf,
   closeStatementPacket,
-  errCodeOf,
   firstPayload,
   isErrResponse,
   memberInsertOk,
@@ -22,8 +21,9 @@ import {
 import { CaptureSink, type Captured } from './capture-sink.ts';
 import { errPacketFor } from './errors.ts';
 import { ResponseTracker } from './response-tracker.ts';
-import { Cap, ServerStatus } from './wire/constants.ts';
+import { Cap } from './wire/constants.ts';
 import { placeholderOffsets, renderParameters } from './param-literals.ts';
+import { judgeTransaction } from './batch-outcome.ts';
 
 /** What a batched write needs from the client connection that issued it. */
 export interface BatchClient {
@@ -89,8 +89,6 @@ const LAST_PREPARED = 0xffffffff;
 function isKnownId(packet: Uint8Array): boolean {
   return !(packet[5] === 0xff && packet[6] === 0xff && packet[7] === 0xff && packet[8] === 0xff);
 }
-const ER_LOCK_DEADLOCK = 1213;
-const ER_LOCK_WAIT_TIMEOUT = 1205;
 
 /** A response the batch waits for. */
 function awaitResponse(backend: BackendConnection, isDeprecateEof: boolean, shape: 'result' | 'prepare' = 'result', isExecute = false): Promise<Captured> {
@@ -251,7 +249,6 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     if (!began.ok) return this.lostBeforeAnswer(members, runner, began.error);
     // If BEGIN itself failed, the members already ran, each in autocommit: their OKs carry no
     // in-transaction flag and are delivered as their own results below. They are never re-run.
-    const isRollbackOnTimeout = this.serverFacts.get(this.group)?.isRollbackOnTimeout ?? false;
     const results: Captured[] = [];
     const prepareFailed: boolean[] = [];
     const prepareResults: (Captured | null)[] = [];
@@ -267,63 +264,40 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     }
     const committed = await commit;
 
-    // Read each answer: did it run inside the batch transaction, on its own after a rollback, or fail?
-    let rolledBackAt = -1;
+    const isRollbackOnTimeout = this.serverFacts.get(this.group)?.isRollbackOnTimeout ?? false;
+    const verdicts = judgeTransaction(
+      results.map((r, i) => ({ bytes: r.ok ? r.bytes : null, isPrepareFailed: prepareFailed[i]! })),
+      committed.ok ? committed.bytes : null,
+      isRollbackOnTimeout,
+    );
     const redo: MysqlWrite[] = [];
-    const deliveries: { member: MysqlWrite; bytes: Uint8Array | null; inTransaction: boolean }[] = [];
-    for (let i = 0; i < members.length; i++) {
-      const m = members[i]!;
-      const r = results[i]!;
-      if (!r.ok) {
-        deliveries.push({ member: m, bytes: null, inTransaction: rolledBackAt < 0 });
-        continue;
-      }
-      if (prepareFailed[i]) {
-        // The proxy's prepare failed on this connection, so the execute never ran: run it at home.
-        redo.push(m);
-        continue;
-      }
-      if (isErrResponse(r.bytes)) {
-        const code = errCodeOf(r.bytes);
-        if (rolledBackAt < 0 && (code === ER_LOCK_DEADLOCK || (code === ER_LOCK_WAIT_TIMEOUT && isRollbackOnTimeout))) {
-          // The whole transaction was rolled back: earlier members' effects are gone, and this one never happened.
-          rolledBackAt = i;
-          for (const d of deliveries) if (d.inTransaction && d.bytes !== null && !isErrResponse(d.bytes)) redo.push(d.member);
-          for (let k = deliveries.length - 1; k >= 0; k--) if (redo.includes(deliveries[k]!.member)) deliveries.splice(k, 1);
-          redo.push(m);
-          continue;
-        }
-        deliveries.push({ member: m, bytes: r.bytes, inTransaction: false });
-        continue;
-      }
-      const status = readOkHeader(r.bytes).statusFlags;
-      deliveries.push({ member: m, bytes: r.bytes, inTransaction: (status & ServerStatus.InTrans) !== 0 });
-    }
-
     const generated = new Set<BatchClient>();
-    for (const d of deliveries) {
-      const m = d.member;
+    members.forEach((m, i) => {
+      const verdict = verdicts[i]!;
+      if (verdict === 'redo') {
+        redo.push(m);
+        return;
+      }
       let packet: Uint8Array;
-      if (d.bytes === null || (d.inTransaction && !committed.ok)) {
-        // Sent, but neither its answer nor its commit came back: the outcome is unknown, as for a direct client.
+      if (verdict === 'lost') {
         const lost = errPacketFor('BACKEND_LOST', "Lost connection to backend during a write batch; the write's outcome is unknown");
         packet = errorPacket(lost.code, lost.sqlState, lost.message);
-      } else if (d.inTransaction && committed.ok && isErrResponse(committed.bytes)) {
-        // Nothing was committed: every member of the transaction gets the COMMIT's error.
-        packet = rewriteForMember(committed.bytes, m.client.sessionStatusFlags);
+      } else if (verdict === 'commit-error') {
+        packet = rewriteForMember((committed as { bytes: Uint8Array }).bytes, m.client.sessionStatusFlags);
       } else {
-        if (m.isInsert && !isErrResponse(d.bytes)) {
-          const id = readOkHeader(d.bytes).lastInsertId;
+        const bytes = (results[i] as { bytes: Uint8Array }).bytes;
+        if (m.isInsert && !isErrResponse(bytes)) {
+          const id = readOkHeader(bytes).lastInsertId;
           if (id !== 0) {
             m.client.lastInsertIdOverride = id;
             generated.add(m.client);
           }
         }
-        packet = rewriteForMember(d.bytes, m.client.sessionStatusFlags);
+        packet = rewriteForMember(bytes, m.client.sessionStatusFlags);
       }
       m.client.deliverBatched(m, packet, members.length);
       m.state = 'done';
-    }
+    });
     restoreRunnerId(runner, generated, previousId);
     await Promise.all(redo.map((m) => m.client.runDirect(m)));
   }
