@@ -368,20 +368,6 @@ function convertDocument(document: RawDocument, defaultsOrigin: string, problems
 function setEntry(draft: SectionDraft, key: string, raw: RawValue, origin: string, problems: ConfigProblem[]): void {
   const schema = draft.schema.properties[key] as TSchema | undefined;
   const text = rawText(raw);
-  if (schema === undefined && key.startsWith('[')) {
-    // `ini` reads a header with text after it (`[mariadb] x`) as a key.
-    draft.rejected.add(key);
-    problems.push(
-      new ConfigProblem({
-        file: origin,
-        section: draft.name,
-        key,
-        value: text,
-        expected: 'a section header with nothing but a comment after it on its line',
-      }),
-    );
-    return;
-  }
   if (schema === undefined) {
     draft.rejected.add(key);
     problems.push(
@@ -390,7 +376,10 @@ function setEntry(draft: SectionDraft, key: string, raw: RawValue, origin: strin
         section: draft.name,
         key,
         value: text,
-        expected: unknownKeyExpected(draft.schema, draft.name, key),
+        // `ini` reads a header with text after it (`[mariadb] x`) as a key.
+        expected: key.startsWith('[')
+          ? 'a section header with nothing but a comment after it on its line'
+          : unknownKeyExpected(draft.schema, draft.name, key),
       }),
     );
     return;
