@@ -23,11 +23,11 @@ import { BenchArgError, parseBenchArgs, type BenchArgs } from './lib/args.ts';
 import { mergeResults, runClosedLoop, type ClosedLoopResult } from './lib/load.ts';
 import { findPid, processCpuSeconds } from './lib/proc.ts';
 import { startBenchProxy, type BenchProxy } from './lib/proxy.ts';
-import { machineInfo, writeResults } from './lib/results.ts';
+import { BENCH_DATABASE, machineInfo, writeResults } from './lib/results.ts';
 import { percentile, ratio } from './lib/stats.ts';
 import { renderTable, type Column } from './lib/table.ts';
 
-const DATABASE = 'tqdb_bench';
+const DATABASE = BENCH_DATABASE;
 const AGGREGATE_TABLE = 'cache_rows';
 const AGGREGATE_ROWS = 100_000;
 const AGGREGATE_GROUPS = 100;

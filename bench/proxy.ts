@@ -25,11 +25,11 @@ import { BenchArgError, parseBenchArgs, type BenchArgs } from './lib/args.ts';
 import { mergeResults, runClosedLoop, type ClosedLoopResult } from './lib/load.ts';
 import { findPid, processCpuSeconds } from './lib/proc.ts';
 import { startBenchProxy } from './lib/proxy.ts';
-import { machineInfo, writeResults } from './lib/results.ts';
+import { BENCH_DATABASE, machineInfo, writeResults } from './lib/results.ts';
 import { ratio } from './lib/stats.ts';
 import { renderTable, type Column } from './lib/table.ts';
 
-const DATABASE = 'tqdb_bench';
+const DATABASE = BENCH_DATABASE;
 const ROWS_TABLE = 'rows_1000';
 const ROW_COUNT = 1000;
 const SYSBENCH_TABLES = 4;

@@ -44,11 +44,11 @@ import { mergeResults, runClosedLoop, type ClosedLoopResult } from './lib/load.t
 import { metricDelta, metricsUrlOf, scrapeMetrics } from './lib/metrics.ts';
 import { findPid, processCpuSeconds, processRssBytes } from './lib/proc.ts';
 import { startBenchProxy, type BenchProxy } from './lib/proxy.ts';
-import { fileTimestamp, machineInfo, RESULTS_DIR, writeResults } from './lib/results.ts';
+import { BENCH_DATABASE, fileTimestamp, machineInfo, RESULTS_DIR, writeResults } from './lib/results.ts';
 import { ratio } from './lib/stats.ts';
 import { renderTable, type Cell, type Column } from './lib/table.ts';
 
-const DATABASE = 'tqdb_bench';
+const DATABASE = BENCH_DATABASE;
 const INSERT_TABLE = 'wb_insert';
 const UPDATE_TABLE = 'wb_update';
 const QUEUED_TABLE = 'wb_queued';

@@ -48,3 +48,6 @@ export function writeResults(name: string, document: unknown, date = new Date())
 function jsonReplacer(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isFinite(value) ? null : value;
 }
+
+/** The database every bench keeps its tables in, away from the tests' `test` database. */
+export const BENCH_DATABASE = 'tqdb_bench';
