@@ -36,6 +36,8 @@ export interface BatchClient {
   /** Takes the client's backend for a batch if it is open and idle; null otherwise. */
   lendBackend(): BackendConnection | null;
   returnBackend(): void;
+  /** One of this client's COM_STMT_EXECUTE packets as it must reach its own backend (parameter types restored). */
+  ownExecutePacket(packet: Uint8Array): Uint8Array;
   /** Delivers the member's answer (a complete packet, sequence id 1). */
   deliverBatched(write: MysqlWrite, packet: Uint8Array, batchSize: number): void;
   /**
@@ -309,7 +311,8 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
    * prepared last: a member with the same text reuses it without preparing again.
    */
   private commandFor(m: MysqlWrite, backend: BackendConnection, runner: BatchClient, lastPreparedText: string | null): { packet: Uint8Array; prepare: Uint8Array | null } {
-    if (m.prepared === null || m.client === runner) return { packet: m.packet, prepare: null };
+    if (m.prepared === null) return { packet: m.packet, prepare: null };
+    if (m.client === runner) return { packet: runner.ownExecutePacket(m.packet), prepare: null };
     const cached = this.proxyStatements.get(backend);
     const known = cached !== undefined && cached.epoch === backend.sessionEpoch ? cached.byText.get(m.sqlText) : undefined;
     const payload = m.packet.subarray(4);
