@@ -2,7 +2,7 @@
 // own members, and gives every member exactly its own result.
 import type { BatchMember, BatchRunner } from '../core/batch/batch-manager.ts';
 import { ProxyError } from '../core/errors.ts';
-import type { Statement } from '../core/sql/index.ts';
+import type { RowValue, Statement } from '../core/sql/index.ts';
 import type { BackendConnection } from './backend.ts';
 import {
   byteOffsetOf,
@@ -71,6 +71,8 @@ interface ServerFacts {
   autoIncrementIncrement: number;
   maxAllowedPacket: number;
   isRollbackOnTimeout: boolean;
+  /** sql_mode has NO_AUTO_VALUE_ON_ZERO: a 0 stored in an AUTO_INCREMENT column is a 0, not a new id. */
+  isNoAutoValueOnZero: boolean;
 }
 
 /** Per table: whether information_schema found it, and its AUTO_INCREMENT column, if any. */
@@ -360,9 +362,15 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
       const shape = m.statement.insertShape;
       if (shape === null || m.statement.kind !== 'insert') return null;
       if (shape.isIgnore || shape.hasOnDuplicateKeyUpdate || shape.hasReturning || shape.hasSelect || shape.hasTrailingClause || shape.rowCount !== 1 || shape.columns === null) return null;
+      const literals = m.prepared === null ? null : literalsOf(m);
+      if (m.prepared !== null && literals === null) return null;
       const auto = table.autoIncrementColumn;
-      if (auto !== null && shape.columns.some((c: string) => c.toLowerCase() === auto.toLowerCase())) return null;
-      const tuple = tupleOf(m);
+      if (auto !== null) {
+        // Naming the AUTO_INCREMENT column is fine when every row still generates its id.
+        const at = shape.columns.findIndex((c: string) => c.toLowerCase() === auto.toLowerCase());
+        if (at >= 0 && !generatesId(shape.firstRow[at], literals, facts.isNoAutoValueOnZero)) return null;
+      }
+      const tuple = tupleOf(m, literals);
       if (tuple === null) return null;
       tuples.push(tuple);
       total += tuple.length + 1;
@@ -400,7 +408,7 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
       const where = `TABLE_SCHEMA = ${schema} AND TABLE_NAME = ${table}`;
       tableColumns = `(SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE ${where} AND EXTRA LIKE '%auto_increment%' LIMIT 1), (SELECT COUNT(*) FROM information_schema.TABLES WHERE ${where})`;
     }
-    return `SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment, @@max_allowed_packet, @@innodb_rollback_on_timeout, ${tableColumns}`;
+    return `SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment, @@max_allowed_packet, @@innodb_rollback_on_timeout, ${tableColumns}, FIND_IN_SET('NO_AUTO_VALUE_ON_ZERO', @@sql_mode) > 0`;
   }
 
   private async learn(response: Promise<Captured> | null, tableKey: string, isDeprecateEof: boolean): Promise<void> {
@@ -414,6 +422,7 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
       autoIncrementIncrement: Number(row[1] ?? 1),
       maxAllowedPacket: Number(row[2] ?? 4194304),
       isRollbackOnTimeout: row[3] === '1',
+      isNoAutoValueOnZero: row[6] !== '0',
     });
     if (tableKey !== '') this.tableFacts.set(tableKey, { isKnown: row[5] === '1', autoIncrementColumn: row[4] ?? null });
   }
@@ -464,23 +473,45 @@ function sqlOf(m: MysqlWrite): { bytes: Uint8Array } {
 }
 
 /**
+ * A prepared member's bound parameters as SQL literals, or null when they
+ * cannot be rendered exactly (or the session's charset makes quoting unsafe).
+ */
+function literalsOf(m: MysqlWrite): Uint8Array[] | null {
+  if (m.prepared === null || !m.isLiteralSafe) return null;
+  const { paramCount, boundTypes } = m.prepared;
+  return renderParameters(m.packet.subarray(4), paramCount, boundTypes, m.hasBackslashEscapes);
+}
+
+const NULL_TEXT = 'NULL';
+
+/** Whether a row whose AUTO_INCREMENT column gets `value` generates a new id. */
+function generatesId(value: RowValue | undefined, literals: Uint8Array[] | null, isNoAutoValueOnZero: boolean): boolean {
+  if (value === undefined) return false;
+  let kind = value.kind;
+  if (kind === 'placeholder' && literals !== null) {
+    const literal = literals[value.paramIndex];
+    const text = literal === undefined || literal.length > 4 ? '' : String.fromCharCode(...literal);
+    kind = text === NULL_TEXT ? 'null' : text === '0' ? 'zero' : 'expression';
+  }
+  return kind === 'null' || kind === 'default' || (kind === 'zero' && !isNoAutoValueOnZero);
+}
+
+/**
  * The bytes of a member's single VALUES tuple as SQL: its own text, or for a
  * prepared statement the tuple with each `?` replaced by its bound value as
- * a literal. Null when that cannot be done exactly.
+ * a literal (`literals`). Null when that cannot be done exactly.
  */
-function tupleOf(m: MysqlWrite): Uint8Array | null {
+function tupleOf(m: MysqlWrite, literals: Uint8Array[] | null): Uint8Array | null {
   const shape = m.statement.insertShape!;
   const sql = sqlOf(m).bytes;
   const start = byteOffsetOf(m.sqlText, sql, shape.valuesStart);
   const end = byteOffsetOf(m.sqlText, sql, shape.valuesEnd);
   if (m.prepared === null) return sql.subarray(start, end);
-  if (!m.isLiteralSafe) return null;
-  const { paramCount, boundTypes } = m.prepared;
+  if (literals === null) return null;
+  const { paramCount } = m.prepared;
   if (placeholderOffsets(sql, 0, start).length > 0) return null;
   const holes = placeholderOffsets(sql, start, end);
   if (holes.length !== paramCount) return null;
-  const literals = renderParameters(m.packet.subarray(4), paramCount, boundTypes, m.hasBackslashEscapes);
-  if (literals === null) return null;
   let length = end - start - paramCount;
   for (const literal of literals) length += literal.length;
   const out = new Uint8Array(length);

@@ -9,6 +9,8 @@ export { STATEMENT_KINDS } from './types.ts';
 export type {
   Hints,
   InsertShape,
+  RowValue,
+  RowValueKind,
   ParseOptions,
   SetTarget,
   SqlDialect,

@@ -57,6 +57,8 @@ export interface InsertShape {
   valuesEnd: number;
   /** Number of tuples after VALUES. */
   rowCount: number;
+  /** The top-level values of the first tuple, in order. */
+  firstRow: readonly RowValue[];
   isIgnore: boolean;
   /** An upsert clause: MySQL `ON DUPLICATE KEY UPDATE`, or PostgreSQL `ON CONFLICT`. */
   hasOnDuplicateKeyUpdate: boolean;
@@ -69,6 +71,22 @@ export interface InsertShape {
    * safe when this is false, because the suffix would be taken from one member.
    */
   hasTrailingClause: boolean;
+}
+
+/**
+ * What one value of a VALUES tuple is, as far as merging rows cares: the
+ * literals an AUTO_INCREMENT column reads as "generate an id" (`NULL`,
+ * `DEFAULT`, `0`), a placeholder, or anything else.
+ */
+export type RowValueKind = 'null' | 'default' | 'zero' | 'placeholder' | 'expression';
+
+export interface RowValue {
+  /** Index in the SQL text of the value's first character, and just past its last. */
+  start: number;
+  end: number;
+  kind: RowValueKind;
+  /** For a placeholder: how many placeholders come before it in the tuple. */
+  paramIndex: number;
 }
 
 export interface TablesTouched {
