@@ -43,8 +43,8 @@ export class RawPreparedStatement {
     return new RawPreparedStatement(client, id, params);
   }
 
-  /** Executes with `values` as signed BIGINTs; resolves with the OK's fields or rejects with the ERR. */
-  async execute(values: readonly bigint[]): Promise<OkResult> {
+  /** Executes with `values` as signed BIGINTs (null: SQL NULL); resolves with the OK's fields or rejects with the ERR. */
+  async execute(values: readonly (bigint | null)[]): Promise<OkResult> {
     if (values.length !== this.paramCount) throw new RangeError(`expected ${this.paramCount} values`);
     const bitmapLength = (this.paramCount + 7) >> 3;
     const head = Buffer.alloc(10 + bitmapLength + 1);
@@ -52,6 +52,9 @@ export class RawPreparedStatement {
     head.writeUInt32LE(this.id, 1);
     head[5] = 0; // CURSOR_TYPE_NO_CURSOR
     head.writeUInt32LE(1, 6); // iteration count
+    values.forEach((value, i) => {
+      if (value === null) head[10 + (i >> 3)]! |= 1 << (i & 7);
+    });
     const sendTypes = !this.hasSentTypes;
     head[10 + bitmapLength] = sendTypes ? 1 : 0;
     const parts: Buffer[] = [head];
@@ -62,6 +65,7 @@ export class RawPreparedStatement {
       this.hasSentTypes = true;
     }
     for (const value of values) {
+      if (value === null) continue;
       const v = Buffer.alloc(8);
       v.writeBigInt64LE(value);
       parts.push(v);

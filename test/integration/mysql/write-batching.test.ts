@@ -6,6 +6,8 @@ import { startMariaDb, type MariaDbServer } from '../../support/mariadb.ts';
 import { mysqlConnect } from '../../support/mysql.ts';
 import { startProxy, type ProxyProcess } from '../../support/proxy.ts';
 import { waitUntil } from '../../support/wait.ts';
+import { RawMysqlClient } from '../../support/raw-mysql.ts';
+import { RawPreparedStatement } from '../../support/raw-prepared.ts';
 
 type Outcome = { affectedRows: number; insertId: number; changedRows?: number; errno: number };
 
@@ -498,4 +500,144 @@ describe('adaptive delay under load', () => {
     expect(await proxy.metricValue('tqdbproxy_write_delay_adjustments_total', { direction: 'down' })).toBeGreaterThan(0);
     await direct.query('DROP TABLE IF EXISTS wb_adaptive');
   }, 90_000);
+});
+
+describe('INSERTs that name the AUTO_INCREMENT column', () => {
+  const shapes: { name: string; sql: string; params: (owner: number, seq: number) => unknown[] | null }[] = [
+    { name: 'text NULL', sql: 'INSERT INTO wb_auto (id, owner, seq) VALUES (NULL, ${owner}, ${seq})', params: () => null },
+    { name: 'text 0', sql: 'INSERT INTO wb_auto (id, owner, seq) VALUES (0, ${owner}, ${seq})', params: () => null },
+    { name: 'text DEFAULT', sql: 'INSERT INTO wb_auto (id, owner, seq) VALUES (DEFAULT, ${owner}, ${seq})', params: () => null },
+    { name: 'prepared NULL literal', sql: 'INSERT INTO wb_auto (id, owner, seq) VALUES (NULL, ?, ?)', params: (o, s) => [o, s] },
+    { name: 'prepared bound NULL', sql: 'INSERT INTO wb_auto (id, owner, seq) VALUES (?, ?, ?)', params: (o, s) => [null, o, s] },
+    { name: 'prepared bound 0', sql: 'INSERT INTO wb_auto (id, owner, seq) VALUES (?, ?, ?)', params: (o, s) => [0, o, s] },
+  ];
+
+  async function runShapes(port: number, connections: number, rounds: number): Promise<{ ids: Map<string, number>; problems: string[] }> {
+    const ids = new Map<string, number>();
+    const problems: string[] = [];
+    const conns = await Promise.all(Array.from({ length: connections }, () => mysqlConnect(port)));
+    try {
+      await Promise.all(conns.map(async (c, owner) => {
+        const shape = shapes[owner % shapes.length]!;
+        for (let seq = 0; seq < rounds; seq++) {
+          const params = shape.params(owner, seq);
+          const sql = params === null ? shape.sql.replace('${owner}', String(owner)).replace('${seq}', String(seq)) : shape.sql;
+          const out = await run(c, sql, params);
+          if (out.errno !== 0 || out.affectedRows !== 1 || out.insertId <= 0) problems.push(`${shape.name} ${owner}/${seq}: ${JSON.stringify(out)}`);
+          ids.set(`${owner}/${seq}`, out.insertId);
+          // Every third write is a duplicate of the row just inserted: its own error, nothing inserted.
+          if (seq % 3 === 0) {
+            const dup = await run(c, 'INSERT INTO wb_auto (id, owner, seq) VALUES (NULL, ?, ?)', [owner, seq]);
+            if (dup.errno !== 1062) problems.push(`duplicate ${owner}/${seq}: ${JSON.stringify(dup)}`);
+          }
+          // LAST_INSERT_ID() on the member's own connection is its own id.
+          if (seq % 7 === 0) {
+            const [rows] = await c.query('SELECT LAST_INSERT_ID() AS id');
+            const last = Number((rows as { id: number }[])[0]!.id);
+            if (last !== out.insertId) problems.push(`LAST_INSERT_ID ${owner}/${seq}: ${last} != ${out.insertId}`);
+          }
+        }
+      }));
+    } finally {
+      await Promise.all(conns.map((c) => c.end()));
+    }
+    return { ids, problems };
+  }
+
+  async function expectTableMatches(ids: Map<string, number>): Promise<void> {
+    const [rows] = await direct.query('SELECT id, owner, seq FROM wb_auto');
+    const actual = rows as { id: number; owner: number; seq: number }[];
+    expect(actual.length).toBe(ids.size);
+    for (const row of actual) expect(row.id).toBe(ids.get(`${row.owner}/${row.seq}`)!);
+  }
+
+  beforeAll(async () => {
+    await direct.query('DROP TABLE IF EXISTS wb_auto');
+    await direct.query('CREATE TABLE wb_auto (id BIGINT AUTO_INCREMENT PRIMARY KEY, owner INT NOT NULL, seq INT NOT NULL, UNIQUE KEY (owner, seq)) ENGINE=InnoDB');
+  });
+
+  afterAll(async () => {
+    await direct.query('DROP TABLE IF EXISTS wb_auto');
+  });
+
+  it('merges NULL, 0 and DEFAULT ids, text and prepared, from 48 connections, each with its own id', async () => {
+    await direct.query('TRUNCATE wb_auto');
+    await using proxy = await startProxy({ ini: '[mariadb]\nwritebatch_enabled = true\nwritebatch_probe_interval_ms = 0' });
+    const { ids, problems } = await runShapes(proxy.port, 48, 60);
+    expect(problems.slice(0, 10)).toEqual([]);
+    expect(new Set(ids.values()).size).toBe(ids.size);
+    await expectTableMatches(ids);
+    expect(await proxy.metricValue('tqdbproxy_write_batch_method_total', { method: 'multi_row_insert' })).toBeGreaterThan(20);
+    const batched = await proxy.metricValue('tqdbproxy_write_batched_total');
+    expect(await proxy.metricValue('tqdbproxy_write_batch_size_count')).toBeLessThan(batched * 0.8);
+  }, 120_000);
+
+  it('keeps several batches of one template in flight, within writebatch_max_concurrent_batches', async () => {
+    await direct.query('TRUNCATE wb_auto');
+    await using proxy = await startProxy({ ini: '[mariadb]\nwritebatch_enabled = true\nwritebatch_probe_interval_ms = 0\nwritebatch_max_concurrent_batches = 3\nwritebatch_initial_delay_ms = 1\nwritebatch_min_delay_ms = 1' });
+    const { ids, problems } = await runShapes(proxy.port, 64, 30);
+    expect(problems.slice(0, 10)).toEqual([]);
+    await expectTableMatches(ids);
+    expect(await proxy.metricValue('tqdbproxy_write_batch_method_total', { method: 'multi_row_insert' })).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('runs a template alone when batching measures slower, with every result still exact', async () => {
+    await direct.query('TRUNCATE wb_auto');
+    // A probe every 200 ms and a huge minimum wait make batching lose against running alone.
+    await using proxy = await startProxy({
+      ini: '[mariadb]\nwritebatch_enabled = true\nwritebatch_probe_interval_ms = 200\nwritebatch_initial_delay_ms = 400\nwritebatch_min_delay_ms = 400\nwritebatch_max_delay_ms = 400\nwritebatch_max_concurrent_batches = 1',
+    });
+    const { ids, problems } = await runShapes(proxy.port, 12, 120);
+    expect(problems.slice(0, 10)).toEqual([]);
+    await expectTableMatches(ids);
+    expect(await proxy.metricValue('tqdbproxy_write_mode_switches_total', { to: 'alone' })).toBeGreaterThan(0);
+    expect(await proxy.metricValue('tqdbproxy_write_excluded_total', { reason: 'not_paying' })).toBeGreaterThan(0);
+  }, 120_000);
+});
+
+describe('NO_AUTO_VALUE_ON_ZERO', () => {
+  let server: MariaDbServer;
+
+  beforeAll(async () => {
+    server = await startMariaDb({ extraArgs: ['--sql-mode=NO_AUTO_VALUE_ON_ZERO,STRICT_TRANS_TABLES'] });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('never merges rows whose 0 id is a real 0: every member gets the id it would get directly', async () => {
+    const admin = await mysqlConnect(server.port);
+    await admin.query('CREATE TABLE test.wb_zero (id INT AUTO_INCREMENT PRIMARY KEY, member INT, round INT) ENGINE=InnoDB');
+    await using proxy = await startProxy({ backendPort: server.port, ini: '[mariadb]\nwritebatch_enabled = true\nwritebatch_probe_interval_ms = 0' });
+    // Integer parameters (mysql2 binds JS numbers as DOUBLE, which never reads as a plain 0).
+    const clients = await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        const c = await RawMysqlClient.connect(proxy.port);
+        await c.login({ database: 'test' });
+        return { c, insert: await RawPreparedStatement.prepare(c, 'INSERT INTO wb_zero (id, member, round) VALUES (?, ?, ?)') };
+      }),
+    );
+    const problems: string[] = [];
+    try {
+      for (let round = 0; round < 30; round++) {
+        await admin.query('DELETE FROM test.wb_zero WHERE id = 0');
+        // One template: one member binds a real 0, the others NULL (a new id each). The first
+        // member to arrive runs alone, so the zero member is never the first.
+        const zero = 1 + (round % 15);
+        const outcomes = await Promise.all(clients.map(({ insert }, member) => insert.execute([member === zero ? 0n : null, BigInt(member), BigInt(round)]).catch((e: unknown) => String(e))));
+        const [rows] = await admin.query('SELECT id, member FROM test.wb_zero WHERE round = ?', [round]);
+        const idOf = new Map((rows as { id: number; member: number }[]).map((r) => [r.member, r.id]));
+        outcomes.forEach((o, member) => {
+          const expectedId = member === zero ? 0 : idOf.get(member);
+          if (typeof o === 'string' || o.insertId !== expectedId) problems.push(`round ${round} member ${member}: ${JSON.stringify(o)}, row id ${idOf.get(member)}`);
+        });
+      }
+      expect(problems.slice(0, 5)).toEqual([]);
+      expect(await proxy.metricValue('tqdbproxy_write_batched_total')).toBeGreaterThan(await proxy.metricValue('tqdbproxy_write_batch_size_count'));
+    } finally {
+      for (const { c } of clients) c.quit();
+      await admin.end();
+    }
+  }, 120_000);
 });
