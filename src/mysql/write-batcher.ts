@@ -106,6 +106,8 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
   private readonly proxyStatements = new WeakMap<BackendConnection, { epoch: number; byText: Map<string, { id: number; paramCount: number }> }>();
   private readonly observer: WriteBatcherObserver;
   private readonly group: string;
+  /** Batch keys whose merged INSERT raised warnings: merging cannot tell each member its own count. */
+  private readonly warningKeys = new Set<string>();
 
   constructor(group: string, observer: WriteBatcherObserver) {
     this.group = group;
@@ -188,10 +190,11 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
         this.observer.method('multi_row_insert');
         const ok = readOkHeader(captured.bytes);
         const increment = this.serverFacts.get(this.group)!.autoIncrementIncrement;
+        const warnings = ok.warnings === 0 ? null : await this.warningsByRow(backend, first.key, members.length, ok.warnings, isDeprecateEof);
         members.forEach((m, i) => {
           const id = ok.lastInsertId === 0 ? 0 : ok.lastInsertId + i * increment;
           if (id !== 0) m.client.lastInsertIdOverride = id;
-          m.client.deliverBatched(m, memberInsertOk(id, ok.warnings, m.client.sessionStatusFlags), members.length);
+          m.client.deliverBatched(m, memberInsertOk(id, warnings?.[i] ?? 0, m.client.sessionStatusFlags), members.length);
           m.state = 'done';
         });
         return;
@@ -350,9 +353,33 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     }
   }
 
+  /**
+   * A merged INSERT raised warnings: which member's row each belongs to, from
+   * SHOW WARNINGS ("... at row N"). A warning that names no row counts for
+   * every member, since each might have caused it. The key's later batches
+   * run as a transaction, where every member gets its own count from the server.
+   */
+  private async warningsByRow(backend: BackendConnection, key: string, rows: number, total: number, isDeprecateEof: boolean): Promise<number[]> {
+    if (this.warningKeys.size >= 10_000) this.warningKeys.clear();
+    this.warningKeys.add(key);
+    const counts = new Array<number>(rows).fill(0);
+    const response = awaitResponse(backend, isDeprecateEof);
+    backend.write(queryPacket('SHOW WARNINGS'));
+    const captured = await response;
+    const listed = captured.ok && !isErrResponse(captured.bytes) ? readTextRows(captured.bytes, isDeprecateEof) : [];
+    let unattributed = total - listed.length; // beyond max_error_count, or not listed
+    for (const [, , message] of listed) {
+      const row = /\bat row (\d+)/.exec(message ?? '');
+      const index = row === null ? -1 : Number(row[1]) - 1;
+      if (index >= 0 && index < rows) counts[index]!++;
+      else unattributed++;
+    }
+    return unattributed > 0 ? counts.map((n) => n + unattributed) : counts;
+  }
+
   /** The merged multi-row INSERT, when the batch qualifies for it and the arithmetic of ids is guaranteed. */
   private mergedInsert(members: MysqlWrite[], tableKey: string): Uint8Array | null {
-    if (members.length < 2) return null;
+    if (members.length < 2 || this.warningKeys.has(members[0]!.key)) return null;
     const facts = this.serverFacts.get(this.group);
     const table = this.tableFacts.get(tableKey);
     if (facts === undefined || table === undefined || !table.isKnown || facts.autoincLockMode > 1) return null;

@@ -641,3 +641,30 @@ describe('NO_AUTO_VALUE_ON_ZERO', () => {
     }
   }, 120_000);
 });
+
+describe('warnings of batched INSERTs', () => {
+  it('gives each member its own warning count, merged or not', async () => {
+    await direct.query('DROP TABLE IF EXISTS wb_warn');
+    await direct.query('CREATE TABLE wb_warn (id INT AUTO_INCREMENT PRIMARY KEY, member INT, d DECIMAL(6,2)) ENGINE=InnoDB');
+    await using proxy = await startProxy({ ini: '[mariadb]\nwritebatch_enabled = true\nwritebatch_probe_interval_ms = 0' });
+    const conns = await Promise.all(Array.from({ length: 16 }, () => mysqlConnect(proxy.port)));
+    const problems: string[] = [];
+    try {
+      for (let round = 0; round < 20; round++) {
+        // Odd members store 1.239 into DECIMAL(6,2): a Note 1265 "Data truncated ... at row N".
+        await Promise.all(conns.map(async (c, member) => {
+          const value = member % 2 === 1 ? '1.239' : '1.25';
+          const [res] = await c.query(`INSERT INTO wb_warn (member, d) VALUES (${member}, ${value})`);
+          const warnings = (res as ResultSetHeader).warningStatus;
+          if (warnings !== member % 2) problems.push(`round ${round} member ${member}: ${warnings} warnings`);
+        }));
+      }
+    } finally {
+      await Promise.all(conns.map((c) => c.end()));
+    }
+    expect(problems.slice(0, 5)).toEqual([]);
+    const batched = await proxy.metricValue('tqdbproxy_write_batched_total');
+    expect(await proxy.metricValue('tqdbproxy_write_batch_size_count')).toBeLessThan(batched);
+    await direct.query('DROP TABLE IF EXISTS wb_warn');
+  }, 120_000);
+});
