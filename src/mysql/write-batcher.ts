@@ -181,9 +181,9 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     const factsResponse = factsQuery === null ? null : send(queryPacket(factsQuery));
     const merged = factsQuery === null ? this.mergedInsert(members, tableKey) : null;
     if (merged !== null) {
-      // Every row of a merged INSERT generates its id (or none does), so each member's
+      // Every row of a merged INSERT generates its id, or none does, so each member's
       // LAST_INSERT_ID() is its own and the runner's needs no restoring.
-      const result = send(queryPacket(merged));
+      const result = send(queryPacket(merged.sql));
       if (!this.write(backend, pipeline)) return this.fallBack(members, runner);
       const captured = await result;
       if (captured.ok && !isErrResponse(captured.bytes)) {
@@ -191,9 +191,11 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
         const ok = readOkHeader(captured.bytes);
         const increment = this.serverFacts.get(this.group)!.autoIncrementIncrement;
         const warnings = ok.warnings === 0 ? null : await this.warningsByRow(backend, first.key, members.length, ok.warnings, isDeprecateEof);
+        const explicitIds = merged.explicitIds;
         members.forEach((m, i) => {
-          const id = ok.lastInsertId === 0 ? 0 : ok.lastInsertId + i * increment;
-          if (id !== 0) m.client.lastInsertIdOverride = id;
+          // An explicit id is the member's insert id, as directly; LAST_INSERT_ID() stays as it was.
+          const id = explicitIds !== null ? explicitIds[i]! : ok.lastInsertId === 0 ? 0 : ok.lastInsertId + i * increment;
+          if (explicitIds === null && id !== 0) m.client.lastInsertIdOverride = id;
           m.client.deliverBatched(m, memberInsertOk(id, warnings?.[i] ?? 0, m.client.sessionStatusFlags), members.length);
           m.state = 'done';
         });
@@ -201,12 +203,11 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
       }
       if (!captured.ok) return this.lostBeforeAnswer(members, runner, captured.error);
       // The merged statement failed as a whole, so nothing was inserted: isolate the failing rows.
-      return this.runTransaction(backend, runner, members, isDeprecateEof, null);
+      return this.runTransaction(backend, runner, members, isDeprecateEof, tableKey, null);
     }
     // The runner's own LAST_INSERT_ID() is overwritten by the batch: read it first to restore it.
-    const anyInsert = members.some((m) => m.isInsert);
-    const previousIdResponse = anyInsert && runner.lastInsertIdOverride === null ? send(queryPacket('SELECT LAST_INSERT_ID()')) : null;
-    return this.runTransaction(backend, runner, members, isDeprecateEof, { pipeline, factsResponse, previousIdResponse, tableKey });
+    const previousIdResponse = members.some((m) => m.isInsert) && runner.lastInsertIdOverride === null ? send(queryPacket('SELECT LAST_INSERT_ID()')) : null;
+    return this.runTransaction(backend, runner, members, isDeprecateEof, tableKey, { pipeline, factsResponse, previousIdResponse });
   }
 
   /** The pipelined transaction: BEGIN, every member, COMMIT in one write; answers read in order. */
@@ -215,7 +216,8 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     runner: BatchClient,
     members: MysqlWrite[],
     isDeprecateEof: boolean,
-    prefix: { pipeline: Uint8Array[]; factsResponse: Promise<Captured> | null; previousIdResponse: Promise<Captured> | null; tableKey: string } | null,
+    tableKey: string,
+    prefix: { pipeline: Uint8Array[]; factsResponse: Promise<Captured> | null; previousIdResponse: Promise<Captured> | null } | null,
   ): Promise<void> {
     // Same-text prepared members side by side, so each text is prepared once per pipeline.
     // Members are independent autocommit writes of different clients: their order is free.
@@ -250,7 +252,7 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     if (!this.write(backend, pipeline)) return this.fallBack(members, runner);
     this.observer.method('transaction');
 
-    if (prefix !== null) await this.learn(prefix.factsResponse, prefix.tableKey, isDeprecateEof);
+    if (prefix !== null) await this.learn(prefix.factsResponse, tableKey, isDeprecateEof);
     const previousId = await this.previousId(previousIdResponse, runner, isDeprecateEof);
     const began = await begin;
     if (!began.ok) return this.lostBeforeAnswer(members, runner, began.error);
@@ -293,9 +295,11 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
         packet = rewriteForMember((committed as { bytes: Uint8Array }).bytes, m.client.sessionStatusFlags);
       } else {
         const bytes = (results[i] as { bytes: Uint8Array }).bytes;
+        // A generated id becomes the session's LAST_INSERT_ID(); an explicit id only reports
+        // itself. (Statements that call LAST_INSERT_ID() are never batched.)
         if (m.isInsert && !isErrResponse(bytes)) {
           const id = readOkHeader(bytes).lastInsertId;
-          if (id !== 0) {
+          if (id !== 0 && !this.hasExplicitId(m, tableKey)) {
             m.client.lastInsertIdOverride = id;
             generated.add(m.client);
           }
@@ -377,13 +381,30 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     return unattributed > 0 ? counts.map((n) => n + unattributed) : counts;
   }
 
-  /** The merged multi-row INSERT, when the batch qualifies for it and the arithmetic of ids is guaranteed. */
-  private mergedInsert(members: MysqlWrite[], tableKey: string): Uint8Array | null {
+  /** Whether an INSERT stores an explicit integer in its table's AUTO_INCREMENT column (so it generates no id). */
+  private hasExplicitId(m: MysqlWrite, tableKey: string): boolean {
+    const shape = m.statement.insertShape;
+    const auto = this.tableFacts.get(tableKey)?.autoIncrementColumn ?? null;
+    if (!m.isInsert || shape === null || shape.columns === null || auto === null) return false;
+    const at = shape.columns.findIndex((c: string) => c.toLowerCase() === auto.toLowerCase());
+    if (at < 0) return false;
+    const facts = this.serverFacts.get(this.group);
+    return typeof autoIncrementValue(shape.firstRow[at], m.sqlText, m.prepared === null ? null : literalsOf(m), facts?.isNoAutoValueOnZero ?? false) === 'number';
+  }
+
+  /**
+   * The merged multi-row INSERT, when the batch qualifies for it and every
+   * member's insert id is known: all rows generate theirs (consecutive ids),
+   * or all give an explicit integer (`explicitIds`, each member's own).
+   */
+  private mergedInsert(members: MysqlWrite[], tableKey: string): { sql: Uint8Array; explicitIds: number[] | null } | null {
     if (members.length < 2 || this.warningKeys.has(members[0]!.key)) return null;
     const facts = this.serverFacts.get(this.group);
     const table = this.tableFacts.get(tableKey);
     if (facts === undefined || table === undefined || !table.isKnown || facts.autoincLockMode > 1) return null;
     const tuples: Uint8Array[] = [];
+    const explicitIds: number[] = [];
+    let generating = 0;
     let total = 0;
     for (const m of members) {
       const shape = m.statement.insertShape;
@@ -392,11 +413,13 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
       const literals = m.prepared === null ? null : literalsOf(m);
       if (m.prepared !== null && literals === null) return null;
       const auto = table.autoIncrementColumn;
-      if (auto !== null) {
-        // Naming the AUTO_INCREMENT column is fine when every row still generates its id.
-        const at = shape.columns.findIndex((c: string) => c.toLowerCase() === auto.toLowerCase());
-        if (at >= 0 && !generatesId(shape.firstRow[at], literals, facts.isNoAutoValueOnZero)) return null;
-      }
+      const at = auto === null ? -1 : shape.columns.findIndex((c: string) => c.toLowerCase() === auto.toLowerCase());
+      const id = at < 0 ? 'generated' : autoIncrementValue(shape.firstRow[at], m.sqlText, literals, facts.isNoAutoValueOnZero);
+      if (id === null) return null;
+      if (id === 'generated') generating++;
+      else explicitIds.push(id);
+      // A mix would leave the generated ids' arithmetic unknown.
+      if (generating > 0 && explicitIds.length > 0) return null;
       const tuple = tupleOf(m, literals);
       if (tuple === null) return null;
       tuples.push(tuple);
@@ -417,7 +440,7 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
       at += tuple.length;
     });
     out.set(suffix, at);
-    return out.subarray(0, at + suffix.length);
+    return { sql: out.subarray(0, at + suffix.length), explicitIds: explicitIds.length > 0 ? explicitIds : null };
   }
 
   /** SQL that learns the server and table facts, or null when they are already known. */
@@ -511,16 +534,25 @@ function literalsOf(m: MysqlWrite): Uint8Array[] | null {
 
 const NULL_TEXT = 'NULL';
 
-/** Whether a row whose AUTO_INCREMENT column gets `value` generates a new id. */
-function generatesId(value: RowValue | undefined, literals: Uint8Array[] | null, isNoAutoValueOnZero: boolean): boolean {
-  if (value === undefined) return false;
+/**
+ * What a row whose AUTO_INCREMENT column gets `value` stores there:
+ * 'generated' for a new id, the id itself for an explicit integer, or null
+ * when the proxy cannot tell exactly (an expression, a string, a float).
+ */
+function autoIncrementValue(value: RowValue | undefined, sqlText: string, literals: Uint8Array[] | null, isNoAutoValueOnZero: boolean): 'generated' | number | null {
+  if (value === undefined) return null;
   let kind = value.kind;
-  if (kind === 'placeholder' && literals !== null) {
-    const literal = literals[value.paramIndex];
-    const text = literal === undefined || literal.length > 4 ? '' : String.fromCharCode(...literal);
-    kind = text === NULL_TEXT ? 'null' : text === '0' ? 'zero' : 'expression';
+  let text = sqlText.slice(value.start, value.end);
+  if (kind === 'placeholder') {
+    const literal = literals?.[value.paramIndex];
+    text = literal === undefined || literal.length > 16 ? '' : String.fromCharCode(...literal);
+    kind = text === NULL_TEXT ? 'null' : /^0+$/.test(text) ? 'zero' : /^\d+$/.test(text) ? 'integer' : 'expression';
   }
-  return kind === 'null' || kind === 'default' || (kind === 'zero' && !isNoAutoValueOnZero);
+  if (kind === 'null' || kind === 'default') return 'generated';
+  if (kind === 'zero') return isNoAutoValueOnZero ? 0 : 'generated';
+  if (kind !== 'integer') return null;
+  const id = Number(text);
+  return Number.isSafeInteger(id) ? id : null;
 }
 
 /**

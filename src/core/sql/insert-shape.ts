@@ -276,6 +276,14 @@ class InsertReader {
 function valueKind(s: Scanner, t: TokKind): RowValueKind {
   if (t === Tok.Param) return 'placeholder';
   if (t === Tok.Word) return s.kw === Kw.null ? 'null' : s.kw === Kw.default ? 'default' : 'expression';
-  if (t === Tok.Number) return s.end - s.start === 1 && s.sql.charCodeAt(s.start) === 0x30 ? 'zero' : 'expression';
+  if (t === Tok.Number) {
+    let isZero = true;
+    for (let i = s.start; i < s.end; i++) {
+      const c = s.sql.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) return 'expression';
+      if (c !== 0x30) isZero = false;
+    }
+    return isZero ? 'zero' : 'integer';
+  }
   return 'expression';
 }

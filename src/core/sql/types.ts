@@ -76,9 +76,10 @@ export interface InsertShape {
 /**
  * What one value of a VALUES tuple is, as far as merging rows cares: the
  * literals an AUTO_INCREMENT column reads as "generate an id" (`NULL`,
- * `DEFAULT`, `0`), a placeholder, or anything else.
+ * `DEFAULT`, `0`), a plain decimal integer (an explicit id), a placeholder,
+ * or anything else.
  */
-export type RowValueKind = 'null' | 'default' | 'zero' | 'placeholder' | 'expression';
+export type RowValueKind = 'null' | 'default' | 'zero' | 'integer' | 'placeholder' | 'expression';
 
 export interface RowValue {
   /** Index in the SQL text of the value's first character, and just past its last. */

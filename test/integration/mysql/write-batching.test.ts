@@ -572,6 +572,48 @@ describe('INSERTs that name the AUTO_INCREMENT column', () => {
     expect(await proxy.metricValue('tqdbproxy_write_batch_size_count')).toBeLessThan(batched * 0.8);
   }, 120_000);
 
+  it('merges explicit integer ids, each member told its own id, LAST_INSERT_ID() untouched', async () => {
+    await direct.query('TRUNCATE wb_auto');
+    await using proxy = await startProxy({ ini: '[mariadb]\nwritebatch_enabled = true\nwritebatch_probe_interval_ms = 0' });
+    const text = await Promise.all(Array.from({ length: 16 }, () => mysqlConnect(proxy.port)));
+    const raw = await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        const c = await RawMysqlClient.connect(proxy.port);
+        await c.login({ database: 'test' });
+        return { c, insert: await RawPreparedStatement.prepare(c, 'INSERT INTO wb_auto (id, owner, seq) VALUES (?, ?, ?)') };
+      }),
+    );
+    const problems: string[] = [];
+    const rounds = 40;
+    const idOf = (owner: number, seq: number): number => 1_000_000 + owner * 1000 + seq;
+    try {
+      await Promise.all([
+        ...text.map(async (c, owner) => {
+          for (let seq = 0; seq < rounds; seq++) {
+            const out = await run(c, `INSERT INTO wb_auto (id, owner, seq) VALUES (${idOf(owner, seq)}, ${owner}, ${seq})`, null);
+            if (out.errno !== 0 || out.insertId !== idOf(owner, seq)) problems.push(`text ${owner}/${seq}: ${JSON.stringify(out)}`);
+          }
+          const [rows] = await c.query('SELECT LAST_INSERT_ID() AS id');
+          if (Number((rows as { id: number }[])[0]!.id) !== 0) problems.push(`LAST_INSERT_ID of ${owner} changed`);
+        }),
+        ...raw.map(async ({ insert }, i) => {
+          const owner = 16 + i;
+          for (let seq = 0; seq < rounds; seq++) {
+            const out = await insert.execute([BigInt(idOf(owner, seq)), BigInt(owner), BigInt(seq)]).catch((e: unknown) => String(e));
+            if (typeof out === 'string' || out.insertId !== idOf(owner, seq)) problems.push(`prepared ${owner}/${seq}: ${JSON.stringify(out)}`);
+          }
+        }),
+      ]);
+    } finally {
+      await Promise.all(text.map((c) => c.end()));
+      for (const { c } of raw) c.quit();
+    }
+    expect(problems.slice(0, 10)).toEqual([]);
+    const [count] = await direct.query('SELECT COUNT(*) AS n, SUM(id = 1000000 + owner * 1000 + seq) AS good FROM wb_auto');
+    expect(count as unknown).toEqual([{ n: 32 * rounds, good: String(32 * rounds) }]);
+    expect(await proxy.metricValue('tqdbproxy_write_batch_method_total', { method: 'multi_row_insert' })).toBeGreaterThan(10);
+  }, 120_000);
+
   it('keeps several batches of one template in flight, within writebatch_max_concurrent_batches', async () => {
     await direct.query('TRUNCATE wb_auto');
     await using proxy = await startProxy({ ini: '[mariadb]\nwritebatch_enabled = true\nwritebatch_probe_interval_ms = 0\nwritebatch_max_concurrent_batches = 3\nwritebatch_initial_delay_ms = 1\nwritebatch_min_delay_ms = 1' });
