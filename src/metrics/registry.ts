@@ -54,8 +54,8 @@ export const WRITE_EXCLUDED_REASONS = [
 export type WriteMode = 'batch' | 'alone';
 export const WRITE_MODES = ['batch', 'alone'] as const satisfies readonly WriteMode[];
 
-export type BatchMethod = 'multi_row_insert' | 'transaction';
-export const BATCH_METHODS = ['multi_row_insert', 'transaction'] as const satisfies readonly BatchMethod[];
+export type BatchMethod = 'multi_row_insert' | 'multi_row_delete' | 'transaction';
+export const BATCH_METHODS = ['multi_row_insert', 'multi_row_delete', 'transaction'] as const satisfies readonly BatchMethod[];
 
 export type CacheHitState = 'fresh' | 'stale';
 export const CACHE_HIT_STATES = ['fresh', 'stale'] as const satisfies readonly CacheHitState[];
@@ -234,7 +234,7 @@ export class Metrics {
     });
     this.writeBatched = this.fast(new FastCounterVec('tqdbproxy_write_batched_total', 'Writes executed as part of a batch.')).child({});
     this.writeExcluded = this.fast(new FastCounterVec('tqdbproxy_write_excluded_total', 'Writes sent straight to the backend instead of batched, by reason.'));
-    this.writeBatchMethod = this.fast(new FastCounterVec('tqdbproxy_write_batch_method_total', 'Batches executed, by method (multi_row_insert, transaction).'));
+    this.writeBatchMethod = this.fast(new FastCounterVec('tqdbproxy_write_batch_method_total', 'Batches executed, by method (multi_row_insert, multi_row_delete, transaction).'));
 
     this.cacheHits = this.fast(new FastCounterVec('tqdbproxy_cache_hits_total', 'Statements answered from the cache, by state (fresh, stale).'));
     this.cacheMisses = this.fast(new FastCounterVec('tqdbproxy_cache_misses_total', 'Cacheable statements not found in the cache.')).child({});

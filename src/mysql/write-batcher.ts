@@ -8,8 +8,9 @@ import {
   byteOffsetOf,
   closeStatementPacket,
   firstPayload,
+  errCodeOf,
   isErrResponse,
-  memberInsertOk,
+  memberOk,
   preparePacket,
   queryPacket,
   readOkHeader,
@@ -79,10 +80,12 @@ interface ServerFacts {
 interface TableFacts {
   isKnown: boolean;
   autoIncrementColumn: string | null;
+  /** The column of a one-column PRIMARY KEY of an integer type, if the table has one. */
+  integerPrimaryKey: string | null;
 }
 
 export interface WriteBatcherObserver {
-  method(method: 'multi_row_insert' | 'transaction'): void;
+  method(method: 'multi_row_insert' | 'multi_row_delete' | 'transaction'): void;
 }
 
 const MAX_PROXY_STATEMENTS_PER_CONNECTION = 32;
@@ -106,6 +109,8 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
   private readonly proxyStatements = new WeakMap<BackendConnection, { epoch: number; byText: Map<string, { id: number; paramCount: number }> }>();
   private readonly observer: WriteBatcherObserver;
   private readonly group: string;
+  /** The server rejected DELETE ... RETURNING (MySQL has none): deletes run as transactions. */
+  private isDeleteReturningUnsupported = false;
   /** Batch keys whose merged INSERT raised warnings: merging cannot tell each member its own count. */
   private readonly warningKeys = new Set<string>();
 
@@ -175,8 +180,8 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
 
     // Learn what the multi-row INSERT arithmetic depends on, in the same round trip.
     const first = members[0]!;
-    const shape = first.statement.insertShape;
-    const tableKey = shape ? `${this.group}\u0000${shape.table.includes('.') ? shape.table : `${first.database ?? ''}.${shape.table}`}` : '';
+    const table = tableOf(first);
+    const tableKey = table !== null ? `${this.group}\u0000${table.includes('.') ? table : `${first.database ?? ''}.${table}`}` : '';
     const factsQuery = this.factsQueryFor(first, tableKey);
     const factsResponse = factsQuery === null ? null : send(queryPacket(factsQuery));
     const merged = factsQuery === null ? this.mergedInsert(members, tableKey) : null;
@@ -196,13 +201,35 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
           // An explicit id is the member's insert id, as directly; LAST_INSERT_ID() stays as it was.
           const id = explicitIds !== null ? explicitIds[i]! : ok.lastInsertId === 0 ? 0 : ok.lastInsertId + i * increment;
           if (explicitIds === null && id !== 0) m.client.lastInsertIdOverride = id;
-          m.client.deliverBatched(m, memberInsertOk(id, warnings?.[i] ?? 0, m.client.sessionStatusFlags), members.length);
+          m.client.deliverBatched(m, memberOk(1, id, warnings?.[i] ?? 0, m.client.sessionStatusFlags), members.length);
           m.state = 'done';
         });
         return;
       }
       if (!captured.ok) return this.lostBeforeAnswer(members, runner, captured.error);
       // The merged statement failed as a whole, so nothing was inserted: isolate the failing rows.
+      return this.runTransaction(backend, runner, members, isDeprecateEof, tableKey, null);
+    }
+    const deletion = factsQuery === null ? this.mergedDelete(members, tableKey) : null;
+    if (deletion !== null) {
+      const result = send(queryPacket(deletion.sql));
+      if (!this.write(backend, pipeline)) return this.fallBack(members, runner);
+      const captured = await result;
+      if (captured.ok && !isErrResponse(captured.bytes)) {
+        this.observer.method('multi_row_delete');
+        // Each removed key goes to the first member that named it: the others, run after it
+        // directly, would have found nothing to delete.
+        const removed = new Set(readTextRows(captured.bytes, isDeprecateEof).map((row) => row[0]));
+        members.forEach((m, i) => {
+          const isRemoved = removed.delete(deletion.keys[i]!);
+          m.client.deliverBatched(m, memberOk(isRemoved ? 1 : 0, 0, 0, m.client.sessionStatusFlags), members.length);
+          m.state = 'done';
+        });
+        return;
+      }
+      if (!captured.ok) return this.lostBeforeAnswer(members, runner, captured.error);
+      // A server without DELETE ... RETURNING never merges deletes again.
+      if (errCodeOf(captured.bytes) === ER_PARSE_ERROR) this.isDeleteReturningUnsupported = true;
       return this.runTransaction(backend, runner, members, isDeprecateEof, tableKey, null);
     }
     // The runner's own LAST_INSERT_ID() is overwritten by the batch: read it first to restore it.
@@ -381,6 +408,42 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     return unattributed > 0 ? counts.map((n) => n + unattributed) : counts;
   }
 
+  /**
+   * `DELETE FROM t WHERE pk = v` members merged as `DELETE FROM t WHERE pk IN
+   * (...) RETURNING pk`, when pk is the table's integer one-column primary
+   * key and every value is a plain integer: the keys returned say which
+   * member removed a row. `keys[i]` is member i's key as the server prints it.
+   */
+  private mergedDelete(members: MysqlWrite[], tableKey: string): { sql: Uint8Array; keys: string[] } | null {
+    if (members.length < 2 || this.isDeleteReturningUnsupported || this.warningKeys.has(members[0]!.key)) return null;
+    const key = this.tableFacts.get(tableKey)?.integerPrimaryKey ?? null;
+    const head = members[0]!;
+    const headShape = head.statement.deleteShape;
+    if (key === null || headShape === null || headShape.column.toLowerCase() !== key.toLowerCase()) return null;
+    const keys: string[] = [];
+    for (const m of members) {
+      const shape = m.statement.deleteShape;
+      if (shape === null || shape.table !== headShape.table || shape.column !== headShape.column) return null;
+      let text = m.sqlText.slice(shape.valueStart, shape.valueEnd);
+      if (shape.valueKind === 'placeholder') {
+        const literals = literalsOf(m);
+        if (literals === null || m.prepared?.paramCount !== 1) return null;
+        text = String.fromCharCode(...literals[0]!.subarray(0, 24));
+        if (!/^\d+$/.test(text)) return null;
+      }
+      const value = BigInt(text);
+      keys.push(value.toString());
+    }
+    const { bytes: headSql } = sqlOf(head);
+    const prefix = headSql.subarray(0, byteOffsetOf(head.sqlText, headSql, headShape.operatorStart));
+    const column = `\`${key.replace(/`/g, '``')}\``;
+    const list = utf8.encode(` IN (${[...new Set(keys)].join(',')}) RETURNING ${column}`);
+    const sql = new Uint8Array(prefix.length + list.length);
+    sql.set(prefix, 0);
+    sql.set(list, prefix.length);
+    return { sql, keys };
+  }
+
   /** Whether an INSERT stores an explicit integer in its table's AUTO_INCREMENT column (so it generates no id). */
   private hasExplicitId(m: MysqlWrite, tableKey: string): boolean {
     const shape = m.statement.insertShape;
@@ -446,17 +509,21 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
   /** SQL that learns the server and table facts, or null when they are already known. */
   private factsQueryFor(first: MysqlWrite, tableKey: string): string | null {
     const needsServer = !this.serverFacts.has(this.group);
-    const shape = first.statement.insertShape;
-    const needsTable = shape !== null && !this.tableFacts.has(tableKey);
+    const name = tableOf(first);
+    const needsTable = name !== null && !this.tableFacts.has(tableKey);
     if (!needsServer && !needsTable) return null;
-    let tableColumns = 'NULL, 0';
-    if (shape !== null) {
+    let tableColumns = 'NULL, 0, NULL, NULL';
+    if (name !== null) {
       // A name that was quoted and holds a dot is misread here; the table is then not found and never merged.
-      const dot = shape.table.lastIndexOf('.');
-      const schema = dot >= 0 ? sqlString(shape.table.slice(0, dot)) : 'DATABASE()';
-      const table = sqlString(dot >= 0 ? shape.table.slice(dot + 1) : shape.table);
+      const dot = name.lastIndexOf('.');
+      const schema = dot >= 0 ? sqlString(name.slice(0, dot)) : 'DATABASE()';
+      const table = sqlString(dot >= 0 ? name.slice(dot + 1) : name);
       const where = `TABLE_SCHEMA = ${schema} AND TABLE_NAME = ${table}`;
-      tableColumns = `(SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE ${where} AND EXTRA LIKE '%auto_increment%' LIMIT 1), (SELECT COUNT(*) FROM information_schema.TABLES WHERE ${where})`;
+      tableColumns =
+        `(SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE ${where} AND EXTRA LIKE '%auto_increment%' LIMIT 1), ` +
+        `(SELECT COUNT(*) FROM information_schema.TABLES WHERE ${where}), ` +
+        `(SELECT GROUP_CONCAT(COLUMN_NAME) FROM information_schema.KEY_COLUMN_USAGE WHERE ${where} AND CONSTRAINT_NAME = 'PRIMARY'), ` +
+        `(SELECT DATA_TYPE FROM information_schema.COLUMNS WHERE ${where} AND COLUMN_KEY = 'PRI' LIMIT 1)`;
     }
     return `SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment, @@max_allowed_packet, @@innodb_rollback_on_timeout, ${tableColumns}, FIND_IN_SET('NO_AUTO_VALUE_ON_ZERO', @@sql_mode) > 0`;
   }
@@ -472,9 +539,12 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
       autoIncrementIncrement: Number(row[1] ?? 1),
       maxAllowedPacket: Number(row[2] ?? 4194304),
       isRollbackOnTimeout: row[3] === '1',
-      isNoAutoValueOnZero: row[6] !== '0',
+      isNoAutoValueOnZero: row[8] !== '0',
     });
-    if (tableKey !== '') this.tableFacts.set(tableKey, { isKnown: row[5] === '1', autoIncrementColumn: row[4] ?? null });
+    if (tableKey === '') return;
+    const primaryKey = row[6] ?? null;
+    const isIntegerKey = primaryKey !== null && !primaryKey.includes(',') && INTEGER_TYPES.has((row[7] ?? '').toLowerCase());
+    this.tableFacts.set(tableKey, { isKnown: row[5] === '1', autoIncrementColumn: row[4] ?? null, integerPrimaryKey: isIntegerKey ? primaryKey : null });
   }
 
   private async previousId(response: Promise<Captured> | null, runner: BatchClient, isDeprecateEof: boolean): Promise<number | null> {
@@ -516,6 +586,16 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     }
   }
 }
+
+/** The table a member writes, when its statement has a shape the batcher can merge. */
+function tableOf(m: MysqlWrite): string | null {
+  return m.statement.insertShape?.table ?? m.statement.deleteShape?.table ?? null;
+}
+
+/** DATA_TYPE values of exact integer columns. */
+const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'bigint']);
+const ER_PARSE_ERROR = 1064;
+const utf8 = new TextEncoder();
 
 /** The SQL text a member was parsed from, as bytes: the query itself, or the prepared statement's text. */
 function sqlOf(m: MysqlWrite): { bytes: Uint8Array } {

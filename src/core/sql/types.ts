@@ -90,6 +90,20 @@ export interface RowValue {
   paramIndex: number;
 }
 
+/** `DELETE FROM table WHERE column = value`, nothing more (see delete-shape.ts). */
+export interface DeleteShape {
+  /** As written, unquoted; `db.table` kept as 'db.table'. */
+  table: string;
+  column: string;
+  /** Index in the SQL text of the `=`. */
+  operatorStart: number;
+  /** Index in the SQL text of the value, and just past it. */
+  valueStart: number;
+  valueEnd: number;
+  /** 'integer' or 'placeholder'. */
+  valueKind: RowValueKind;
+}
+
 export interface TablesTouched {
   /** Tables read, in order of first appearance, without duplicates. */
   readonly read: readonly string[];
@@ -142,6 +156,8 @@ export interface Statement {
   readonly transactionAccess: 'read_only' | 'read_write' | null;
   /** Only for a plain INSERT/REPLACE ... VALUES. Computed on first read. */
   readonly insertShape: InsertShape | null;
+  /** For a DELETE by one key with nothing else, its shape; else null. */
+  readonly deleteShape: DeleteShape | null;
   /** Best effort, for simple statements. Computed on first read. */
   readonly tables: TablesTouched;
   /** May modify data or schema, or take locks: must run on the primary. */

@@ -710,3 +710,62 @@ describe('warnings of batched INSERTs', () => {
     await direct.query('DROP TABLE IF EXISTS wb_warn');
   }, 120_000);
 });
+
+describe('DELETEs by primary key merged into one DELETE ... IN (...) RETURNING', () => {
+  it('tells each member whether it removed its row: one winner per key, 0 for missing keys', async () => {
+    await direct.query('DROP TABLE IF EXISTS wb_del');
+    await direct.query('CREATE TABLE wb_del (id INT PRIMARY KEY, v INT) ENGINE=InnoDB');
+    await direct.query('INSERT INTO wb_del SELECT seq, seq FROM seq_1_to_2000');
+    await using proxy = await startProxy({ ini: '[mariadb]\nwritebatch_enabled = true\nwritebatch_probe_interval_ms = 0' });
+    const text = await Promise.all(Array.from({ length: 16 }, () => mysqlConnect(proxy.port)));
+    const raw = await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        const c = await RawMysqlClient.connect(proxy.port);
+        await c.login({ database: 'test' });
+        return { c, remove: await RawPreparedStatement.prepare(c, 'DELETE FROM wb_del WHERE id = ?') };
+      }),
+    );
+    // Every client walks keys 1..2500 in its own order: each existing key is removed once, by
+    // whichever member gets there first; every other attempt and every key past 2000 finds nothing.
+    const removedBy = new Map<number, number>();
+    const problems: string[] = [];
+    const keysFor = (client: number): number[] => Array.from({ length: 2500 }, (_, i) => ((i * 7 + client * 131) % 2500) + 1).slice(0, 160);
+    const note = (client: number, key: number, affected: number): void => {
+      if (affected === 1) {
+        if (removedBy.has(key)) problems.push(`key ${key} removed by ${removedBy.get(key)} and ${client}`);
+        removedBy.set(key, client);
+      } else if (affected !== 0) problems.push(`key ${key}: affected ${affected}`);
+    };
+    try {
+      await Promise.all([
+        ...text.map(async (c, client) => {
+          for (const key of keysFor(client)) {
+            const out = await run(c, `DELETE FROM wb_del WHERE id = ${key}`, null);
+            if (out.errno !== 0) problems.push(`text ${client} key ${key}: ${JSON.stringify(out)}`);
+            else note(client, key, out.affectedRows);
+          }
+        }),
+        ...raw.map(async ({ remove }, i) => {
+          const client = 16 + i;
+          for (const key of keysFor(client)) {
+            const out = await remove.execute([BigInt(key)]).catch((e: unknown) => String(e));
+            if (typeof out === 'string') problems.push(`prepared ${client} key ${key}: ${out}`);
+            else note(client, key, out.affectedRows);
+          }
+        }),
+      ]);
+    } finally {
+      await Promise.all(text.map((c) => c.end()));
+      for (const { c } of raw) c.quit();
+    }
+    expect(problems.slice(0, 10)).toEqual([]);
+    const [rows] = await direct.query('SELECT id FROM wb_del');
+    const left = new Set((rows as { id: number }[]).map((r) => r.id));
+    for (let key = 1; key <= 2500; key++) {
+      // A key is gone exactly when some member was told it removed it.
+      expect({ key, gone: key <= 2000 && !left.has(key) }).toEqual({ key, gone: removedBy.has(key) });
+    }
+    expect(await proxy.metricValue('tqdbproxy_write_batch_method_total', { method: 'multi_row_delete' })).toBeGreaterThan(10);
+    await direct.query('DROP TABLE IF EXISTS wb_del');
+  }, 120_000);
+});
