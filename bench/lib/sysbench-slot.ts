@@ -94,7 +94,8 @@ export async function runSysbenchSlot(
   }
 }
 
-function countFatalStatements(output: string): { fatalErrors: number; firstFatal: string | undefined } {
+/** Statements that failed fatally in sysbench's output (repeats squashed by its log included), and the first FATAL line. */
+export function countFatalStatements(output: string): { fatalErrors: number; firstFatal: string | undefined } {
   let fatalErrors = 0;
   let firstFatal: string | undefined;
   let isLastFatal = false;
