@@ -1445,7 +1445,7 @@ function describeMethods(methods: Record<string, number>, batches: number): stri
   return describeShares(single > 0 ? { ...methods, single } : methods, batches);
 }
 
-const METHOD_SHORT_NAMES: Record<string, string> = { multi_row_insert: 'multi', transaction: 'txn' };
+const METHOD_SHORT_NAMES: Record<string, string> = { multi_row_insert: 'multi', multi_row_delete: 'mdel', transaction: 'txn' };
 
 /** `txn 100%` or `multi 80% txn 20%`: each key's share of `total`, largest first; '-' for none. */
 function describeShares(counts: Record<string, number>, total: number): string {
