@@ -4,12 +4,14 @@ import { TemplatePolicy, type ModeChange, type TemplatePolicyOptions, type Write
 /**
  * Group-commit write batching, protocol-blind.
  *
- * A write whose key has no batch in flight leaves at once, so a lone writer
- * never waits. Writes that arrive while a batch of their key runs gather for
- * the next one, which leaves when a batch of the key completes or when the
- * wait expires, whichever comes first; a full batch leaves at once. Up to
- * `maxInFlight` batches of one key overlap, so a slow batch does not leave
- * the database idle; past that, gathered writes wait for a batch to finish.
+ * A write whose key has fewer than `maxInFlight` batches running leaves at
+ * once, so a lone writer never waits and a database that commits slowly is
+ * kept busy with several batches. Writes that arrive while that many run
+ * gather for the next batch, which leaves when a batch of the key completes
+ * or when its wait expires (then up to 2 × maxInFlight batches overlap);
+ * a full batch leaves at once.
+ * Batches therefore grow with the load: with N writers of one key waiting,
+ * each of the `maxInFlight` batches takes about N / maxInFlight of them.
  *
  * The wait is the adaptive delay (longer under load, so batches grow), cut
  * to the latency budget: a write should have its result within
@@ -138,7 +140,7 @@ export class BatchManager<M extends BatchMember> {
     group.queue.push(member);
     group.queuedBytes += member.bytes;
     this.countQueued(1);
-    if (this.isStopping || group.inFlight === 0 || group.queue.length >= this.options.maxBatchSize || group.queuedBytes >= this.options.maxBatchBytes) {
+    if (this.isStopping || group.inFlight < this.options.maxInFlight || group.queue.length >= this.options.maxBatchSize || group.queuedBytes >= this.options.maxBatchBytes) {
       this.flush(group);
       return;
     }
@@ -191,8 +193,9 @@ export class BatchManager<M extends BatchMember> {
     group.timerDueMs = dueMs;
     group.timer = setTimeout(() => {
       group.timer = null;
-      // At the bound, the next batch completion sends what gathered.
-      if (group.queue.length > 0 && group.inFlight < this.options.maxInFlight) this.flush(group);
+      // A write that waited its whole delay leaves even with maxInFlight batches running,
+      // so its latency stays within the delay plus one batch; twice the bound is the hard cap.
+      if (group.queue.length > 0 && group.inFlight < 2 * this.options.maxInFlight) this.flush(group);
     }, Math.max(0, dueMs - this.clock.now()));
   }
 

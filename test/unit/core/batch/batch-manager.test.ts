@@ -8,7 +8,7 @@ interface Write extends BatchMember {
 
 const options: BatchManagerOptions = {
   initialDelayMs: 10_000, minDelayMs: 1, maxDelayMs: 10_000, writeThreshold: 1000, adaptiveStep: 1.5, intervalSeconds: 60,
-  maxBatchSize: 3, maxBatchBytes: 1000, timeoutMs: 30_000, maxInFlight: 100, latencyBudgetMs: 10_000,
+  maxBatchSize: 3, maxBatchBytes: 1000, timeoutMs: 30_000, maxInFlight: 1, latencyBudgetMs: 10_000,
   policy: { probeIntervalMs: 0, probeWindowMs: 0, slowerRatio: 1.2, minSamples: 1 },
 };
 
@@ -180,23 +180,28 @@ describe('BatchManager', () => {
     expect(sizes).toEqual([1, 2]);
   });
 
-  it('runs no more than maxInFlight batches of one key at once; the rest wait for one to finish', async () => {
+  it('sends writes at once while fewer than maxInFlight batches of their key run; later ones gather', async () => {
     const runner = new ManualRunner();
-    const m = new BatchManager<Write>({ ...options, maxBatchSize: 1, maxInFlight: 2, initialDelayMs: 1, minDelayMs: 1, maxDelayMs: 1 }, runner, quietObserver);
-    for (let i = 0; i < 5; i++) m.enqueue(write());
-    // Full batches (size 1) leave at once; the bound holds only for gathering writes.
-    expect(runner.batches.length).toBe(5);
-    const bounded = new ManualRunner();
-    const b = new BatchManager<Write>({ ...options, maxInFlight: 2, initialDelayMs: 1, minDelayMs: 1, maxDelayMs: 1 }, bounded, quietObserver);
-    b.enqueue(write());
-    b.enqueue(write());
-    await until(() => bounded.batches.length === 2);
+    const m = new BatchManager<Write>({ ...options, maxInFlight: 2 }, runner, quietObserver);
+    const [a, b, c, d] = [write(), write(), write(), write()];
+    for (const w of [a, b, c, d]) m.enqueue(w);
+    expect(runner.batches).toEqual([[a], [b]]);
+    await runner.finishNext();
+    expect(runner.batches[2]).toEqual([c, d]);
+  });
+
+  it('lets writes that waited their whole delay leave past maxInFlight, up to twice it', async () => {
+    const runner = new ManualRunner();
+    const m = new BatchManager<Write>({ ...options, maxBatchSize: 1000, maxInFlight: 1, initialDelayMs: 1, minDelayMs: 1, maxDelayMs: 1 }, runner, quietObserver);
+    m.enqueue(write());
+    m.enqueue(write());
+    await until(() => runner.batches.length === 2);
     const third = write();
-    b.enqueue(third);
+    m.enqueue(third);
     await Bun.sleep(20);
-    expect(bounded.batches.length).toBe(2);
-    await bounded.finishNext();
-    expect(bounded.batches[2]).toEqual([third]);
+    expect(runner.batches.length).toBe(2);
+    await runner.finishNext();
+    expect(runner.batches[2]).toEqual([third]);
   });
 
   it('cuts the wait to the latency budget less what a batch of the key takes to run', async () => {
