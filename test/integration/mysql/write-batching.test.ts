@@ -352,7 +352,7 @@ describe('queued writes: leaving, shutdown', () => {
     await direct.query('DROP TABLE IF EXISTS wb_queue');
   });
 
-  /** A direct connection holding a write lock, so the first batch blocks and later writes queue behind it. */
+  /** A direct connection holding a write lock, so the first batch blocks and later writes queue behind it (one batch in flight at most). */
   async function lockTable(): Promise<Connection> {
     const locker = await mysqlConnect(3306);
     await locker.query('LOCK TABLES wb_queue WRITE');
@@ -367,7 +367,7 @@ describe('queued writes: leaving, shutdown', () => {
   }
 
   it('a write whose client leaves while it is queued is never executed', async () => {
-    await using proxy = await startProxy({ ini: '[mariadb]\nwritebatch_initial_delay_ms = 10000\nwritebatch_min_delay_ms = 10000\nwritebatch_max_delay_ms = 10000' });
+    await using proxy = await startProxy({ ini: '[mariadb]\nwritebatch_initial_delay_ms = 10000\nwritebatch_min_delay_ms = 10000\nwritebatch_max_delay_ms = 10000\nwritebatch_max_concurrent_batches = 1' });
     const locker = await lockTable();
     const first = await mysqlConnect(proxy.port);
     const leaver = await mysqlConnect(proxy.port);
@@ -390,7 +390,7 @@ describe('queued writes: leaving, shutdown', () => {
 
   it('SIGTERM sends every queued write, acknowledges it, and only then exits', async () => {
     await direct.query('TRUNCATE wb_queue');
-    const proxy = await startProxy({ ini: '[mariadb]\nwritebatch_initial_delay_ms = 10000\nwritebatch_min_delay_ms = 10000\nwritebatch_max_delay_ms = 10000' });
+    const proxy = await startProxy({ ini: '[mariadb]\nwritebatch_initial_delay_ms = 10000\nwritebatch_min_delay_ms = 10000\nwritebatch_max_delay_ms = 10000\nwritebatch_max_concurrent_batches = 1' });
     const locker = await lockTable();
     const conns = await Promise.all(Array.from({ length: 6 }, () => mysqlConnect(proxy.port)));
     try {
