@@ -184,53 +184,22 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     const tableKey = table !== null ? `${this.group}\u0000${table.includes('.') ? table : `${first.database ?? ''}.${table}`}` : '';
     const factsQuery = this.factsQueryFor(first, tableKey);
     const factsResponse = factsQuery === null ? null : send(queryPacket(factsQuery));
-    const merged = factsQuery === null ? this.mergedInsert(members, tableKey) : null;
+    const merged = factsQuery === null ? (this.mergedInsert(members, tableKey) ?? this.mergedDelete(members, tableKey)) : null;
     if (merged !== null) {
-      // Every row of a merged INSERT generates its id, or none does, so each member's
-      // LAST_INSERT_ID() is its own and the runner's needs no restoring.
       const result = send(queryPacket(merged.sql));
       if (!this.write(backend, pipeline)) return this.fallBack(members, runner);
       const captured = await result;
-      if (captured.ok && !isErrResponse(captured.bytes)) {
-        this.observer.method('multi_row_insert');
-        const ok = readOkHeader(captured.bytes);
-        const increment = this.serverFacts.get(this.group)!.autoIncrementIncrement;
-        const warnings = ok.warnings === 0 ? null : await this.warningsByRow(backend, first.key, members.length, ok.warnings, isDeprecateEof);
-        const explicitIds = merged.explicitIds;
-        members.forEach((m, i) => {
-          // An explicit id is the member's insert id, as directly; LAST_INSERT_ID() stays as it was.
-          const id = explicitIds !== null ? explicitIds[i]! : ok.lastInsertId === 0 ? 0 : ok.lastInsertId + i * increment;
-          if (explicitIds === null && id !== 0) m.client.lastInsertIdOverride = id;
-          m.client.deliverBatched(m, memberOk(1, id, warnings?.[i] ?? 0, m.client.sessionStatusFlags), members.length);
-          m.state = 'done';
-        });
-        return;
-      }
       if (!captured.ok) return this.lostBeforeAnswer(members, runner, captured.error);
-      // The merged statement failed as a whole, so nothing was inserted: isolate the failing rows.
-      return this.runTransaction(backend, runner, members, isDeprecateEof, tableKey, null);
-    }
-    const deletion = factsQuery === null ? this.mergedDelete(members, tableKey) : null;
-    if (deletion !== null) {
-      const result = send(queryPacket(deletion.sql));
-      if (!this.write(backend, pipeline)) return this.fallBack(members, runner);
-      const captured = await result;
-      if (captured.ok && !isErrResponse(captured.bytes)) {
-        this.observer.method('multi_row_delete');
-        // Each removed key goes to the first member that named it: the others, run after it
-        // directly, would have found nothing to delete.
-        const removed = new Set(readTextRows(captured.bytes, isDeprecateEof).map((row) => row[0]));
-        members.forEach((m, i) => {
-          const isRemoved = removed.delete(deletion.keys[i]!);
-          m.client.deliverBatched(m, memberOk(isRemoved ? 1 : 0, 0, 0, m.client.sessionStatusFlags), members.length);
-          m.state = 'done';
-        });
-        return;
+      if (isErrResponse(captured.bytes)) {
+        // A server without DELETE ... RETURNING never merges deletes again.
+        if (merged.kind === 'delete' && errCodeOf(captured.bytes) === ER_PARSE_ERROR) this.isDeleteReturningUnsupported = true;
+        // The merged statement failed as a whole, so nothing was written: each member runs on its own.
+        return this.runTransaction(backend, runner, members, isDeprecateEof, tableKey, null);
       }
-      if (!captured.ok) return this.lostBeforeAnswer(members, runner, captured.error);
-      // A server without DELETE ... RETURNING never merges deletes again.
-      if (errCodeOf(captured.bytes) === ER_PARSE_ERROR) this.isDeleteReturningUnsupported = true;
-      return this.runTransaction(backend, runner, members, isDeprecateEof, tableKey, null);
+      this.observer.method(merged.kind === 'insert' ? 'multi_row_insert' : 'multi_row_delete');
+      if (merged.kind === 'insert') await this.answerMergedInsert(backend, members, merged.explicitIds, captured.bytes, isDeprecateEof);
+      else answerMergedDelete(members, merged.keys, captured.bytes, isDeprecateEof);
+      return;
     }
     // The runner's own LAST_INSERT_ID() is overwritten by the batch: read it first to restore it.
     const previousIdResponse = members.some((m) => m.isInsert) && runner.lastInsertIdOverride === null ? send(queryPacket('SELECT LAST_INSERT_ID()')) : null;
@@ -385,6 +354,23 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
   }
 
   /**
+   * Every row of a merged INSERT generated its id, or none did, so each
+   * member's LAST_INSERT_ID() is its own and the runner's needs no restoring.
+   */
+  private async answerMergedInsert(backend: BackendConnection, members: MysqlWrite[], explicitIds: number[] | null, okBytes: Uint8Array, isDeprecateEof: boolean): Promise<void> {
+    const ok = readOkHeader(okBytes);
+    const increment = this.serverFacts.get(this.group)!.autoIncrementIncrement;
+    const warnings = ok.warnings === 0 ? null : await this.warningsByRow(backend, members[0]!.key, members.length, ok.warnings, isDeprecateEof);
+    members.forEach((m, i) => {
+      // An explicit id is the member's insert id, as directly; LAST_INSERT_ID() stays as it was.
+      const id = explicitIds !== null ? explicitIds[i]! : ok.lastInsertId === 0 ? 0 : ok.lastInsertId + i * increment;
+      if (explicitIds === null && id !== 0) m.client.lastInsertIdOverride = id;
+      m.client.deliverBatched(m, memberOk(1, id, warnings?.[i] ?? 0, m.client.sessionStatusFlags), members.length);
+      m.state = 'done';
+    });
+  }
+
+  /**
    * A merged INSERT raised warnings: which member's row each belongs to, from
    * SHOW WARNINGS ("... at row N"). A warning that names no row counts for
    * every member, since each might have caused it. The key's later batches
@@ -414,7 +400,7 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
    * key and every value is a plain integer: the keys returned say which
    * member removed a row. `keys[i]` is member i's key as the server prints it.
    */
-  private mergedDelete(members: MysqlWrite[], tableKey: string): { sql: Uint8Array; keys: string[] } | null {
+  private mergedDelete(members: MysqlWrite[], tableKey: string): MergedStatement | null {
     if (members.length < 2 || this.isDeleteReturningUnsupported || this.warningKeys.has(members[0]!.key)) return null;
     const key = this.tableFacts.get(tableKey)?.integerPrimaryKey ?? null;
     const head = members[0]!;
@@ -441,7 +427,7 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     const sql = new Uint8Array(prefix.length + list.length);
     sql.set(prefix, 0);
     sql.set(list, prefix.length);
-    return { sql, keys };
+    return { kind: 'delete', sql, keys };
   }
 
   /** Whether an INSERT stores an explicit integer in its table's AUTO_INCREMENT column (so it generates no id). */
@@ -460,7 +446,7 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
    * member's insert id is known: all rows generate theirs (consecutive ids),
    * or all give an explicit integer (`explicitIds`, each member's own).
    */
-  private mergedInsert(members: MysqlWrite[], tableKey: string): { sql: Uint8Array; explicitIds: number[] | null } | null {
+  private mergedInsert(members: MysqlWrite[], tableKey: string): MergedStatement | null {
     if (members.length < 2 || this.warningKeys.has(members[0]!.key)) return null;
     const facts = this.serverFacts.get(this.group);
     const table = this.tableFacts.get(tableKey);
@@ -503,7 +489,7 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
       at += tuple.length;
     });
     out.set(suffix, at);
-    return { sql: out.subarray(0, at + suffix.length), explicitIds: explicitIds.length > 0 ? explicitIds : null };
+    return { kind: 'insert', sql: out.subarray(0, at + suffix.length), explicitIds: explicitIds.length > 0 ? explicitIds : null };
   }
 
   /** SQL that learns the server and table facts, or null when they are already known. */
@@ -585,6 +571,22 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
       m.state = 'done';
     }
   }
+}
+
+/** One statement that does the work of every member of a batch, and what tells each its own result. */
+type MergedStatement = { kind: 'insert'; sql: Uint8Array; explicitIds: number[] | null } | { kind: 'delete'; sql: Uint8Array; keys: string[] };
+
+/**
+ * Each removed key goes to the first member that named it: the others, run
+ * after it directly, would have found nothing to delete.
+ */
+function answerMergedDelete(members: MysqlWrite[], keys: string[], resultBytes: Uint8Array, isDeprecateEof: boolean): void {
+  const removed = new Set(readTextRows(resultBytes, isDeprecateEof).map((row) => row[0]));
+  members.forEach((m, i) => {
+    const isRemoved = removed.delete(keys[i]!);
+    m.client.deliverBatched(m, memberOk(isRemoved ? 1 : 0, 0, 0, m.client.sessionStatusFlags), members.length);
+    m.state = 'done';
+  });
 }
 
 /** The table a member writes, when its statement has a shape the batcher can merge. */

@@ -6,7 +6,7 @@
  * like this (or sysbench, PHP, MySQLdb) exercises the proxy's handling of
  * statements whose types were bound by an earlier execute.
  */
-import { MysqlErrorPacket, type RawMysqlClient } from './raw-mysql.ts';
+import { MysqlErrorPacket, RawMysqlClient } from './raw-mysql.ts';
 
 const COM_STMT_PREPARE = 0x16;
 const COM_STMT_EXECUTE = 0x17;
@@ -87,4 +87,15 @@ export class RawPreparedStatement {
     const insertId = lenenc();
     return { affectedRows, insertId };
   }
+}
+
+/** `count` raw clients logged in to `database`, each with `sql` prepared. Close them with `client.quit()`. */
+export async function connectPrepared(port: number, count: number, sql: string, database = 'test'): Promise<{ client: RawMysqlClient; statement: RawPreparedStatement }[]> {
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const client = await RawMysqlClient.connect(port);
+      await client.login({ database });
+      return { client, statement: await RawPreparedStatement.prepare(client, sql) };
+    }),
+  );
 }

@@ -6,8 +6,7 @@ import { startMariaDb, type MariaDbServer } from '../../support/mariadb.ts';
 import { mysqlConnect } from '../../support/mysql.ts';
 import { startProxy, type ProxyProcess } from '../../support/proxy.ts';
 import { waitUntil } from '../../support/wait.ts';
-import { RawMysqlClient } from '../../support/raw-mysql.ts';
-import { RawPreparedStatement } from '../../support/raw-prepared.ts';
+import { connectPrepared } from '../../support/raw-prepared.ts';
 
 type Outcome = { affectedRows: number; insertId: number; changedRows?: number; errno: number };
 
@@ -576,13 +575,7 @@ describe('INSERTs that name the AUTO_INCREMENT column', () => {
     await direct.query('TRUNCATE wb_auto');
     await using proxy = await startProxy({ ini: '[mariadb]\nwritebatch_enabled = true\nwritebatch_probe_interval_ms = 0' });
     const text = await Promise.all(Array.from({ length: 16 }, () => mysqlConnect(proxy.port)));
-    const raw = await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        const c = await RawMysqlClient.connect(proxy.port);
-        await c.login({ database: 'test' });
-        return { c, insert: await RawPreparedStatement.prepare(c, 'INSERT INTO wb_auto (id, owner, seq) VALUES (?, ?, ?)') };
-      }),
-    );
+    const raw = (await connectPrepared(proxy.port, 16, 'INSERT INTO wb_auto (id, owner, seq) VALUES (?, ?, ?)')).map(({ client, statement }) => ({ c: client, insert: statement }));
     const problems: string[] = [];
     const rounds = 40;
     const idOf = (owner: number, seq: number): number => 1_000_000 + owner * 1000 + seq;
@@ -653,13 +646,7 @@ describe('NO_AUTO_VALUE_ON_ZERO', () => {
     await admin.query('CREATE TABLE test.wb_zero (id INT AUTO_INCREMENT PRIMARY KEY, member INT, round INT) ENGINE=InnoDB');
     await using proxy = await startProxy({ backendPort: server.port, ini: '[mariadb]\nwritebatch_enabled = true\nwritebatch_probe_interval_ms = 0' });
     // Integer parameters (mysql2 binds JS numbers as DOUBLE, which never reads as a plain 0).
-    const clients = await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        const c = await RawMysqlClient.connect(proxy.port);
-        await c.login({ database: 'test' });
-        return { c, insert: await RawPreparedStatement.prepare(c, 'INSERT INTO wb_zero (id, member, round) VALUES (?, ?, ?)') };
-      }),
-    );
+    const clients = (await connectPrepared(proxy.port, 16, 'INSERT INTO wb_zero (id, member, round) VALUES (?, ?, ?)')).map(({ client, statement }) => ({ c: client, insert: statement }));
     const problems: string[] = [];
     try {
       for (let round = 0; round < 30; round++) {
@@ -718,13 +705,7 @@ describe('DELETEs by primary key merged into one DELETE ... IN (...) RETURNING',
     await direct.query('INSERT INTO wb_del SELECT seq, seq FROM seq_1_to_2000');
     await using proxy = await startProxy({ ini: '[mariadb]\nwritebatch_enabled = true\nwritebatch_probe_interval_ms = 0' });
     const text = await Promise.all(Array.from({ length: 16 }, () => mysqlConnect(proxy.port)));
-    const raw = await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        const c = await RawMysqlClient.connect(proxy.port);
-        await c.login({ database: 'test' });
-        return { c, remove: await RawPreparedStatement.prepare(c, 'DELETE FROM wb_del WHERE id = ?') };
-      }),
-    );
+    const raw = (await connectPrepared(proxy.port, 16, 'DELETE FROM wb_del WHERE id = ?')).map(({ client, statement }) => ({ c: client, remove: statement }));
     // Every client walks keys 1..2500 in its own order: each existing key is removed once, by
     // whichever member gets there first; every other attempt and every key past 2000 finds nothing.
     const removedBy = new Map<number, number>();
