@@ -9,7 +9,7 @@ interface Write extends BatchMember {
 const options: BatchManagerOptions = {
   initialDelayMs: 10_000, minDelayMs: 1, maxDelayMs: 10_000, writeThreshold: 1000, adaptiveStep: 1.5, intervalSeconds: 60,
   maxBatchSize: 3, maxBatchBytes: 1000, timeoutMs: 30_000, maxInFlight: 1, latencyBudgetMs: 10_000,
-  policy: { probeIntervalMs: 0, probeWindowMs: 0, slowerRatio: 1.2, minSamples: 1 },
+  policy: { probeIntervalMs: 0, probeWindowMs: 0, slowerRatio: 1.2, minSamples: 1, probesToLeave: 1 },
 };
 
 const quietObserver: BatchObserver = { queuedChanged() {}, batchStarted() {}, batchFinished() {}, delayChanged() {}, modeChanged() {}, ranAlone() {} };
@@ -225,7 +225,7 @@ describe('BatchManager', () => {
     const runner = new ManualRunner();
     const modes: string[] = [];
     let alone = 0;
-    const policy = { probeIntervalMs: 100, probeWindowMs: 10, slowerRatio: 1.2, minSamples: 2 };
+    const policy = { probeIntervalMs: 100, probeWindowMs: 10, slowerRatio: 1.2, minSamples: 2, probesToLeave: 1 };
     const observer = { ...quietObserver, modeChanged: (_s: string, c: { mode: string }) => modes.push(c.mode), ranAlone: () => alone++ };
     const m = new BatchManager<Write>({ ...options, maxBatchSize: 2, policy }, runner, observer, clock);
     // Steady batching: each write's result comes 10 ms after it arrived.
