@@ -180,14 +180,21 @@ describe('BatchManager', () => {
     expect(sizes).toEqual([1, 2]);
   });
 
-  it('sends writes at once while fewer than maxInFlight batches of their key run; later ones gather', async () => {
+  it('overlaps batches after the minimum delay while fewer than maxInFlight run; at the bound, writes gather', async () => {
     const runner = new ManualRunner();
-    const m = new BatchManager<Write>({ ...options, maxInFlight: 2 }, runner, quietObserver);
+    const m = new BatchManager<Write>({ ...options, maxInFlight: 2, minDelayMs: 1 }, runner, quietObserver);
     const [a, b, c, d] = [write(), write(), write(), write()];
-    for (const w of [a, b, c, d]) m.enqueue(w);
-    expect(runner.batches).toEqual([[a], [b]]);
+    m.enqueue(a);
+    m.enqueue(b);
+    m.enqueue(c);
+    expect(runner.batches).toEqual([[a]]);
+    await until(() => runner.batches.length === 2);
+    expect(runner.batches[1]).toEqual([b, c]);
+    m.enqueue(d);
+    await Bun.sleep(20);
+    expect(runner.batches.length).toBe(2);
     await runner.finishNext();
-    expect(runner.batches[2]).toEqual([c, d]);
+    expect(runner.batches[2]).toEqual([d]);
   });
 
   it('lets writes that waited their whole delay leave past maxInFlight, up to twice it', async () => {
