@@ -27,11 +27,13 @@ import {
   ProxySection,
   unknownKeyExpected,
   type GroupSectionValues,
+  type MariadbGroupTlsValues,
+  type MariadbTlsValues,
   type ProtocolName,
   type ProtocolSectionValues,
   type ProxySectionValues,
 } from './schema.ts';
-import type { Address, BackendGroupConfig, Config, ProtocolConfig } from './types.ts';
+import type { Address, BackendGroupConfig, BackendTlsConfig, ClientTlsConfig, Config, ProtocolConfig } from './types.ts';
 
 export interface LoadOptions {
   /** INI file to read; null for built-in defaults plus environment. A file that cannot be read is a problem. */
@@ -569,6 +571,8 @@ function checkProtocolRules(
     }
   }
 
+  checkClientTlsRules(draft, section, problems);
+
   const defaultGroup = section['default'];
   if (typeof defaultGroup === 'string' && !groups.has(defaultGroup)) {
     const names = [...groups.keys()];
@@ -616,6 +620,19 @@ function checkProtocolRules(
       }
     }
   }
+}
+
+/** A certificate needs its key and the reverse; tls_mode = require needs both; client CAs need a certificate. */
+function checkClientTlsRules(draft: SectionDraft, section: Values, problems: ConfigProblem[]): void {
+  const cert = section['tls_cert_file'];
+  const key = section['tls_key_file'];
+  const ca = section['tls_ca_file'];
+  const mode = section['tls_mode'];
+  if (typeof cert !== 'string' || typeof key !== 'string') return;
+  if (cert !== '' && key === '') problems.push(problemAt(draft, 'tls_key_file', section, 'the key file of tls_cert_file (both or neither)'));
+  else if (cert === '' && key !== '') problems.push(problemAt(draft, 'tls_cert_file', section, 'the certificate file of tls_key_file (both or neither)'));
+  else if (cert === '' && mode === 'require') problems.push(problemAt(draft, 'tls_mode', section, 'allow or disable when tls_cert_file and tls_key_file are empty'));
+  else if (cert === '' && typeof ca === 'string' && ca !== '') problems.push(problemAt(draft, 'tls_ca_file', section, 'empty when tls_cert_file is empty'));
 }
 
 /** Two listeners on one socket would fail at bind time; say so now, naming both keys. */
@@ -668,6 +685,7 @@ function deriveProtocol(values: Values, groups: Map<string, Values>): ProtocolCo
         primary: address(group.primary, 'backend'),
         replicas: group.replicas.map((r) => address(r, 'backend')),
         databases: [...group.databases],
+        tls: deriveBackendTls(groupValues),
       },
     ]);
   }
@@ -690,7 +708,21 @@ function deriveProtocol(values: Values, groups: Map<string, Values>): ProtocolCo
       maxConcurrentBatches: section.writebatch_max_concurrent_batches,
       probeIntervalMs: section.writebatch_probe_interval_ms,
     },
+    tls: deriveClientTls(values),
   };
+}
+
+const orNull = (path: unknown): string | null => (typeof path === 'string' && path !== '' ? path : null);
+
+/** [postgres] has no TLS keys yet: its values come out as 'disable'. */
+function deriveClientTls(values: Values): ClientTlsConfig {
+  const v = values as Partial<MariadbTlsValues>;
+  return { mode: v.tls_mode ?? 'disable', certFile: orNull(v.tls_cert_file), keyFile: orNull(v.tls_key_file), caFile: orNull(v.tls_ca_file) };
+}
+
+function deriveBackendTls(values: Values): BackendTlsConfig {
+  const v = values as Partial<MariadbGroupTlsValues>;
+  return { mode: v.backend_tls ?? 'disable', caFile: orNull(v.backend_tls_ca_file) };
 }
 
 // ---------------------------------------------------------------------------

@@ -85,7 +85,44 @@ const ProxySection = Type.Object(
   { additionalProperties: false, description: 'Process-wide settings.' },
 );
 
-function protocolSection(protocol: string, listenDefault: string) {
+/** Keys of [mariadb] for TLS towards clients (PostgreSQL's come with its front end: TODO(#11)). */
+const CLIENT_TLS_KEYS = {
+  tls_mode: Type.Union([Type.Literal('disable'), Type.Literal('allow'), Type.Literal('require')], {
+    default: 'allow',
+    description:
+      'TLS towards clients. allow: offered when tls_cert_file and tls_key_file are set, plaintext accepted too; require: plaintext logins are refused (needs the certificate); disable: never offered.',
+  }),
+  tls_cert_file: Type.String({
+    default: '',
+    description: 'PEM certificate (chain) the proxy presents to clients; empty for none. Re-read on SIGHUP; open connections keep their session.',
+  }),
+  tls_key_file: Type.String({
+    default: '',
+    description: 'PEM private key of tls_cert_file; empty for none. Re-read on SIGHUP.',
+  }),
+  tls_ca_file: Type.String({
+    default: '',
+    description: 'PEM CA bundle for client certificates: when set, every TLS client must present a certificate it signed. Empty: no client certificates.',
+  }),
+};
+
+/** Keys of [mariadb.<name>] for TLS towards that group's servers. */
+const BACKEND_TLS_KEYS = {
+  backend_tls: Type.Union(
+    [Type.Literal('disable'), Type.Literal('prefer'), Type.Literal('require'), Type.Literal('verify-ca'), Type.Literal('verify-full')],
+    {
+      default: 'disable',
+      description:
+        'TLS towards the servers, whatever the client chose. prefer: when the server offers it; require: refuse a server without TLS; verify-ca: also check the certificate against backend_tls_ca_file; verify-full: also check the host name or IP.',
+    },
+  ),
+  backend_tls_ca_file: Type.String({
+    default: '',
+    description: 'PEM CA bundle for verify-ca and verify-full; empty for the system CAs. Read when a connection opens.',
+  }),
+};
+
+function protocolSection<Extra extends Record<string, TSchema>>(protocol: string, listenDefault: string, extra: Extra) {
   return Type.Object(
     {
       listen: Type.String({
@@ -175,12 +212,13 @@ function protocolSection(protocol: string, listenDefault: string) {
         default: 5000,
         description: 'How often each template tries the mode it is not in (batched or alone) for a moment; a template whose writes are faster alone runs them alone. 0: always batch.',
       }),
+      ...extra,
     },
     { additionalProperties: false, description: `${protocol} front end: listener, default group and write batching.` },
   );
 }
 
-function groupSection(protocol: string) {
+function groupSection<Extra extends Record<string, TSchema>>(protocol: string, extra: Extra) {
   return Type.Object(
     {
       primary: Type.String({
@@ -197,19 +235,22 @@ function groupSection(protocol: string) {
         list: true,
         description: 'Comma-separated databases routed to this group; the default group takes the rest.',
       }),
+      ...extra,
     },
     { additionalProperties: false, description: `A ${protocol} backend group (shard): [${protocol}.<name>].` },
   );
 }
 
-export const MariadbSection = protocolSection('mariadb', ':3307');
-export const PostgresSection = protocolSection('postgres', ':5433');
-export const MariadbGroupSection = groupSection('mariadb');
-export const PostgresGroupSection = groupSection('postgres');
+export const MariadbSection = protocolSection('mariadb', ':3307', CLIENT_TLS_KEYS);
+export const PostgresSection = protocolSection('postgres', ':5433', {});
+export const MariadbGroupSection = groupSection('mariadb', BACKEND_TLS_KEYS);
+export const PostgresGroupSection = groupSection('postgres', {});
 
 export type ProxySectionValues = Static<typeof ProxySection>;
-export type ProtocolSectionValues = Static<typeof MariadbSection>;
-export type GroupSectionValues = Static<typeof MariadbGroupSection>;
+export type ProtocolSectionValues = Static<typeof PostgresSection>;
+export type GroupSectionValues = Static<typeof PostgresGroupSection>;
+export type MariadbTlsValues = Static<typeof MariadbSection>;
+export type MariadbGroupTlsValues = Static<typeof MariadbGroupSection>;
 
 export { ProxySection };
 

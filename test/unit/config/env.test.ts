@@ -126,7 +126,7 @@ describe('environment problems', () => {
     const [problem] = problemsOf(null, { env: { TQDBPROXY_MARIADB_LISTEN_ADDR: ':1' } });
     expect(problem.section).toBe('mariadb');
     expect(problem.key).toBe('listen_addr');
-    expect(problem.expected.endsWith('or <GROUP>_PRIMARY|REPLICAS|DATABASES')).toBe(true);
+    expect(problem.expected.endsWith('or <GROUP>_PRIMARY|REPLICAS|DATABASES|BACKEND_TLS|BACKEND_TLS_CA_FILE')).toBe(true);
   });
 
   it('reject a variable matching two groups', () => {

@@ -18,7 +18,9 @@ describe('loadConfig with no file', () => {
       primary: { kind: 'tcp', host: '127.0.0.1', port: 3306, text: '127.0.0.1:3306' },
       replicas: [],
       databases: [],
+      tls: { mode: 'disable', caFile: null },
     });
+    expect(config.mariadb.tls).toEqual({ mode: 'allow', certFile: null, keyFile: null, caFile: null });
     expect(config.mariadb.socket).toBeNull();
     expect(config.mariadb.maxPacketSize).toBe(67_108_864);
   });

@@ -111,9 +111,13 @@ describe('reloadConfig', () => {
         '[mariadb.new] primary',
         '[mariadb.new] replicas',
         '[mariadb.new] databases',
+        '[mariadb.new] backend_tls',
+        '[mariadb.new] backend_tls_ca_file',
         '[mariadb.old] primary',
         '[mariadb.old] replicas',
         '[mariadb.old] databases',
+        '[mariadb.old] backend_tls',
+        '[mariadb.old] backend_tls_ca_file',
       ].sort(),
     );
   });
