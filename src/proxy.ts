@@ -12,6 +12,7 @@ import { MysqlWriteBatcher, type MysqlWrite } from './mysql/write-batcher.ts';
 import type { ProtocolConfig } from './config/types.ts';
 import { QueryCache } from './core/cache/query-cache.ts';
 import { TtlOnWriteWarner } from './core/sql/index.ts';
+import { loadServerTls, type ServerTls } from './net/tls.ts';
 
 export interface RunningProxy {
   /** Stop accepting, let in-flight work finish up to timeoutMs, close everything. */
@@ -76,6 +77,8 @@ function templateId(template: string): string {
 interface LiveState {
   config: Config;
   writes: BatchManager<MysqlWrite>;
+  /** TLS material for clients, re-read from its files on every reload. */
+  tls: ServerTls | null;
 }
 
 function mysqlServices(state: LiveState & { retired: BatchManager<MysqlWrite>[] }, log: Logger, metrics: Metrics, clients: Set<ClientConnection>, cache: QueryCache): MysqlServices {
@@ -89,6 +92,7 @@ function mysqlServices(state: LiveState & { retired: BatchManager<MysqlWrite>[] 
     config: config.mariadb,
     log: protocolLog,
     cache,
+    tls: state.tls,
     onClientOpen(client) {
       clients.add(client);
       metrics.clientConnected('mariadb', 1);
@@ -151,7 +155,8 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
   if (config.postgres !== null) log.warn('the PostgreSQL front end is not built yet; [postgres] is validated but not served');
   const clients = new Set<ClientConnection>();
   const retired: BatchManager<MysqlWrite>[] = [];
-  const state = { config, writes: createWriteBatching(config.mariadb, metrics, log), retired };
+  const state = { config, writes: createWriteBatching(config.mariadb, metrics, log), retired, tls: loadServerTls(config.mariadb.tls) };
+  if (state.tls !== null) log.info('TLS offered to clients', { protocol: 'mariadb', mode: state.tls.mode, client_certificates: state.tls.requiresClientCert });
   const cache = new QueryCache(config.cache, {
     hit: (state) => metrics.cacheHit(state),
     miss: () => metrics.cacheMiss(),
@@ -181,6 +186,9 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
       log.info('stopped', { protocol: 'mariadb' });
     },
     reload(next) {
+      // Read first: a certificate that cannot be read leaves the running state untouched.
+      const tls = loadServerTls(next.mariadb.tls);
+      state.tls = tls;
       const previous = state.writes;
       const hasBatchingChanged = JSON.stringify(next.mariadb.writeBatch) !== JSON.stringify(state.config.mariadb.writeBatch);
       state.config = next;

@@ -11,6 +11,7 @@ export type ProxyErrorCode =
   | 'PROTOCOL_VIOLATION'
   | 'UNSUPPORTED_COMMAND'
   | 'AUTH_FAILED'
+  | 'TLS_REQUIRED'
   | 'BATCH_ABORTED'
   | 'BATCH_TIMEOUT'
   | 'SHUTTING_DOWN'

@@ -1,11 +1,13 @@
 // The server-facing side of one client's connection: a Bun socket to MariaDB
 // plus the queue of responses it still owes.
 import type { Socket, SocketHandler } from 'bun';
-import type { Address } from '../config/types.ts';
+import type { Address, BackendTlsConfig } from '../config/types.ts';
 import { ProxyError } from '../core/errors.ts';
 import { OutQueue } from '../net/out-queue.ts';
 import { pauseReading, resumeReading } from '../net/socket.ts';
+import { backendTlsFailure, backendTlsOptions, upgradeToTls } from '../net/tls.ts';
 import { PacketScanner } from './wire/framing.ts';
+import { sslRequestFrom } from './wire/packets/handshake.ts';
 import type { ResponseTracker } from './response-tracker.ts';
 
 /** Receives one response as it streams in. */
@@ -35,6 +37,8 @@ interface Expectation {
 
 const handlers: SocketHandler<BackendConnection> = {
   data(socket, chunk) {
+    // After upgradeTLS the raw socket still sees the ciphertext; the TLS socket delivers the plaintext.
+    if (socket.data.isTls) return;
     socket.data.onData(chunk);
   },
   drain(socket) {
@@ -47,6 +51,28 @@ const handlers: SocketHandler<BackendConnection> = {
     socket.data.onClose(error);
   },
   connectError(socket, error) {
+    socket.data.onClose(error);
+  },
+  end(socket) {
+    socket.end();
+  },
+};
+
+/** Handlers of the TLS socket that replaces the plaintext one after startTls. */
+const tlsHandlers: SocketHandler<BackendConnection> = {
+  data(socket, chunk) {
+    socket.data.onData(chunk);
+  },
+  drain(socket) {
+    socket.data.out?.drain();
+  },
+  handshake(socket, isOk, error) {
+    socket.data.onTlsHandshake(socket, isOk, error);
+  },
+  close(socket, error) {
+    socket.data.onClose(error ?? null);
+  },
+  error(socket, error) {
     socket.data.onClose(error);
   },
   end(socket) {
@@ -72,6 +98,9 @@ export class BackendConnection {
   private owner: BackendOwner;
   private isClosed = false;
   private pausedBy = 0;
+  /** True once the socket was upgraded to TLS (the SSLRequest consumed sequence id 1 on this link). */
+  isTls = false;
+  private tlsWait: { config: BackendTlsConfig; resolve: () => void; reject: (error: ProxyError) => void } | null = null;
 
   constructor(address: Address, owner: BackendOwner) {
     this.address = address;
@@ -116,6 +145,53 @@ export class BackendConnection {
       this.isClosed = true;
       throw new ProxyError('BACKEND_UNAVAILABLE', `cannot connect to backend ${a.text}: ${(cause as Error).message ?? String(cause)}`, { cause });
     }
+  }
+
+  /**
+   * Asks the server for TLS, as `config.mode` says, before the client's
+   * `handshakeResponse` is relayed; resolves once the session is up (true)
+   * or when `prefer` found no TLS on offer (false). Rejects with
+   * BACKEND_UNAVAILABLE when the mode cannot be met.
+   */
+  async startTls(isOffered: boolean, handshakeResponse: Uint8Array, config: BackendTlsConfig): Promise<boolean> {
+    const a = this.address;
+    if (!isOffered) {
+      if (config.mode === 'prefer') return false;
+      throw new ProxyError('BACKEND_UNAVAILABLE', `backend ${a.text} does not offer TLS (backend_tls = ${config.mode})`, { fatal: true });
+    }
+    const socket = this.socket;
+    if (socket === null || this.out === null) throw new ProxyError('BACKEND_UNAVAILABLE', `connection to backend ${a.text} closed`, { fatal: true });
+    const host = a.kind === 'tcp' ? a.host : 'localhost';
+    let options;
+    try {
+      options = backendTlsOptions(config, host);
+    } catch (cause) {
+      throw new ProxyError('BACKEND_UNAVAILABLE', `cannot set up TLS to backend ${a.text}: ${(cause as Error).message}`, { fatal: true, cause });
+    }
+    this.out.write(sslRequestFrom(handshakeResponse));
+    const done = new Promise<void>((resolve, reject) => {
+      this.tlsWait = { config, resolve, reject };
+    });
+    this.isTls = true; // before the upgrade: the raw socket's handler must already ignore ciphertext
+    const tls = upgradeToTls(socket, { isServer: false, tls: options, handlers: tlsHandlers, data: this });
+    this.socket = tls;
+    this.out = new OutQueue(tls as Socket<unknown>, (isFull) => this.owner.onBackendBackpressure(isFull));
+    await done;
+    return true;
+  }
+
+  onTlsHandshake(socket: Socket<BackendConnection>, isOk: boolean, error: Error | null): void {
+    const wait = this.tlsWait;
+    if (wait === null) return;
+    this.tlsWait = null;
+    const failure = backendTlsFailure(wait.config, socket as Socket<unknown>, isOk, error);
+    if (failure === null) {
+      wait.resolve();
+      return;
+    }
+    const proxyError = new ProxyError('BACKEND_UNAVAILABLE', `TLS to backend ${this.address.text} failed: ${failure}`, { fatal: true });
+    wait.reject(proxyError);
+    this.close(proxyError);
   }
 
   /** Registers the response that the next bytes from the server belong to (after any already expected). */
@@ -181,6 +257,9 @@ export class BackendConnection {
   private fail(error: ProxyError, isUnexpected: boolean): void {
     const wasClosed = this.isClosed;
     this.isClosed = true;
+    const wait = this.tlsWait;
+    this.tlsWait = null;
+    wait?.reject(error);
     this.out?.close();
     const socket = this.socket;
     this.socket = null;

@@ -9,6 +9,7 @@ export const MYSQL_ERRORS: Record<ProxyErrorCode, { code: number; sqlState: stri
   PROTOCOL_VIOLATION: { code: 1047, sqlState: '08S01' }, // ER_UNKNOWN_COM_ERROR
   UNSUPPORTED_COMMAND: { code: 1047, sqlState: '08S01' },
   AUTH_FAILED: { code: 1045, sqlState: '28000' }, // ER_ACCESS_DENIED_ERROR
+  TLS_REQUIRED: { code: 1045, sqlState: '28000' }, // ER_ACCESS_DENIED_ERROR: a login refused before any auth; the message says why
   BATCH_ABORTED: { code: 1180, sqlState: 'HY000' }, // ER_ERROR_DURING_COMMIT
   BATCH_TIMEOUT: { code: 1969, sqlState: '70100' }, // ER_STATEMENT_TIMEOUT
   SHUTTING_DOWN: { code: 1053, sqlState: '08S01' }, // ER_SERVER_SHUTDOWN

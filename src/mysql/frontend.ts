@@ -1,11 +1,12 @@
 // The client-facing side of one MariaDB connection: handshake relay, command
 // dispatch, response relay and session tracking.
-import type { Socket } from 'bun';
+import type { Socket, SocketHandler, TLSOptions } from 'bun';
 import { statusRows, STATUS_COLUMNS, isStatusCommand, type AnsweredBy } from '../admin/status.ts';
 import { ProxyError, isProxyError } from '../core/errors.ts';
 import { parseStatement, type Statement } from '../core/sql/index.ts';
 import { OutQueue } from '../net/out-queue.ts';
 import { pauseReading, resumeReading } from '../net/socket.ts';
+import { upgradeToTls } from '../net/tls.ts';
 import { BackendConnection, type BackendOwner, type ResponseSink } from './backend.ts';
 import { CaptureSink, type Captured } from './capture-sink.ts';
 import { errPacketFor } from './errors.ts';
@@ -22,10 +23,18 @@ import type { CacheEntry } from '../core/cache/lru-store.ts';
 import { Cap, CAPS_MASKED, Com, Header, MARIADB_CAPS_MASKED, ServerStatus } from './wire/constants.ts';
 import { PacketFramer, type Frame } from './wire/framing.ts';
 import { writeErr, type ErrPacket } from './wire/packets/err.ts';
-import { maskHandshakeResponse, maskInitialHandshake, readChangeUser, readHandshakeResponse, type InitialHandshake } from './wire/packets/handshake.ts';
+import {
+  maskHandshakeResponse,
+  maskInitialHandshake,
+  readChangeUser,
+  readHandshakeResponse,
+  readInitialHandshake,
+  type InitialHandshake,
+} from './wire/packets/handshake.ts';
 import { readOk } from './wire/packets/ok.ts';
 import { writeTextResultSet } from './wire/packets/result-set.ts';
 import { PacketWriter } from './wire/writer.ts';
+import { SeqShifter, shiftedPacket } from './wire/seq-shift.ts';
 import { decodeUtf8 } from './wire/reader.ts';
 
 export type FrontendPhase = 'connecting' | 'handshake' | 'auth' | 'command' | 'tunnel' | 'closing' | 'closed';
@@ -79,8 +88,9 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
   readonly id = nextClientId++;
   phase: FrontendPhase = 'connecting';
   readonly session: MysqlSession;
-  private readonly socket: Socket<ClientConnection>;
-  private readonly out: OutQueue;
+  private socket: Socket<ClientConnection>;
+  /** Replaced (empty) when the socket is upgraded to TLS. */
+  private out: OutQueue;
   private readonly framer: PacketFramer;
   private readonly services: MysqlServices;
   private readonly writer = new PacketWriter();
@@ -108,6 +118,21 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
   answeredBy: AnsweredBy = 'none';
   cacheAgeSeconds: number | null = null;
   lastBatchSize: number | null = null;
+  /** True once the client's socket was upgraded to TLS; the raw socket's data is ciphertext from then on. */
+  isTls = false;
+  /**
+   * Client-link sequence id minus server-link sequence id during the login
+   * exchange: each link where an SSLRequest was sent is one ahead.
+   */
+  private authSeqShift = 0;
+  /** Shifts the server's login packets towards the client while authSeqShift is not 0. */
+  private authShifter: SeqShifter | null = null;
+  /** The server's own greeting offered CLIENT_SSL. */
+  private isBackendTlsOffered = false;
+  /** Set while the server link's TLS handshake runs, between the client's HandshakeResponse and its relay. */
+  private isAwaitingBackendTls = false;
+  /** Sequence id of an ERR the proxy sends in answer to the client's HandshakeResponse. */
+  private authErrorSeq = 2;
 
   constructor(socket: Socket<ClientConnection>, services: MysqlServices) {
     this.socket = socket;
@@ -152,8 +177,10 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
       return;
     }
     try {
-      const { packet, handshake } = maskInitialHandshake(bytes);
+      const { packet, handshake } = maskInitialHandshake(bytes, this.services.tls !== null ? Cap.Ssl : 0);
       this.handshake = handshake;
+      // The greeting as the server sent it says whether the server link can have TLS.
+      this.isBackendTlsOffered = (readInitialHandshake(bytes.subarray(4)).capabilities & Cap.Ssl) !== 0;
       this.out.write(packet);
       this.enter('handshake');
       this.pump();
@@ -213,7 +240,8 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
         if (this.current === null || !this.current.isAwaitingClient) break;
         const frame = this.framer.next();
         if (frame === null) break;
-        this.backend!.write(frame.raw);
+        if (this.authShifter !== null && this.inFlight?.command === -1) this.backend!.write(shiftedPacket(frame.raw, -this.authSeqShift));
+        else this.backend!.write(frame.raw);
         // An empty packet ends LOCAL INFILE data; auth replies are single packets.
         if (this.current.shape === 'result' && frame.payload.length === 0) this.current.endInfile();
         continue;
@@ -239,8 +267,16 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
 
   private onHandshakeResponse(frame: Frame): void {
     const response = readHandshakeResponse(frame.payload);
+    const tls = this.services.tls;
     if (response.isSslRequest) {
-      throw new ProxyError('PROTOCOL_VIOLATION', 'TLS is not supported by this proxy; connect without SSL', { fatal: true });
+      if (tls === null || this.isTls) {
+        throw new ProxyError('PROTOCOL_VIOLATION', 'TLS is not offered by this proxy (no tls_cert_file); connect without SSL', { fatal: true });
+      }
+      this.startClientTls(tls.options);
+      return;
+    }
+    if (tls !== null && tls.mode === 'require' && !this.isTls) {
+      throw new ProxyError('TLS_REQUIRED', 'Connections without TLS are refused by this proxy (tls_mode = require); connect with SSL', { fatal: true });
     }
     const s = this.session;
     s.user = response.user;
@@ -249,7 +285,76 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     s.capabilities = (response.capabilities & ~CAPS_MASKED) >>> 0;
     this.mariaDbCapabilities = response.mariaDbCapabilities & ~MARIADB_CAPS_MASKED;
     this.enter('auth');
-    this.relay(maskHandshakeResponse(frame.raw), 'auth', { command: -1, statement: null, startedAt: 0, hasRelayed: false });
+    this.authErrorSeq = (frame.seq + 1) & 0xff;
+    const backendTls = this.services.config.groups.get(s.group)!.tls;
+    const isBackendTls = backendTls.mode !== 'disable' && this.isBackendTlsOffered;
+    const packet = maskHandshakeResponse(frame.raw, isBackendTls ? Cap.Ssl : 0);
+    if (backendTls.mode === 'disable') {
+      this.relayHandshakeResponse(packet);
+      return;
+    }
+    // The server wants the SSLRequest to carry the capabilities of the HandshakeResponse that
+    // follows it, so the server link goes TLS only now. Later client packets wait in the framer.
+    const owned = packet === frame.raw ? Uint8Array.from(packet) : packet; // owned: relayed after the TLS handshake
+    this.isWaitingOnCore = true;
+    this.isAwaitingBackendTls = true;
+    this.backend!.startTls(this.isBackendTlsOffered, owned, backendTls).then(
+      (isTls) => {
+        this.isAwaitingBackendTls = false;
+        this.isWaitingOnCore = false;
+        if (!this.isOpen) return;
+        if (isTls) this.authSeqShift -= 1;
+        this.relayHandshakeResponse(owned);
+        this.pump();
+      },
+      (error: unknown) => {
+        this.isAwaitingBackendTls = false;
+        this.isWaitingOnCore = false;
+        if (!this.isOpen) return; // onBackendClosed told the client
+        this.onBackendTlsFailed(isProxyError(error) ? error : new ProxyError('BACKEND_UNAVAILABLE', String(error)));
+      },
+    );
+  }
+
+  private relayHandshakeResponse(packet: Uint8Array): void {
+    if (this.authSeqShift !== 0) {
+      packet = shiftedPacket(packet, -this.authSeqShift);
+      this.authShifter = new SeqShifter(this.authSeqShift);
+    }
+    this.relay(packet, 'auth', { command: -1, statement: null, startedAt: 0, hasRelayed: false });
+  }
+
+  private onBackendTlsFailed(error: ProxyError): void {
+    this.services.onBackendError('connect');
+    this.services.log.warn('backend TLS failed', { client: this.id, error: error.message });
+    this.sendError(this.authErrorSeq, errPacketFor('BACKEND_UNAVAILABLE', error.message));
+    this.close();
+  }
+
+  /**
+   * The client sent an SSLRequest: upgrade its socket in place. Whatever it
+   * sent after the SSLRequest (its ClientHello, often in the same chunk) is
+   * already in the framer and goes to the TLS layer as initial data.
+   */
+  private startClientTls(options: TLSOptions): void {
+    const rest = this.framer.takeRest();
+    const initialData = rest.length > 0 ? Uint8Array.from(rest) : undefined; // owned: the framer's view is reused
+    this.isTls = true; // before the upgrade: the raw socket's handler must already ignore ciphertext
+    this.authSeqShift += 1;
+    const tls = upgradeToTls(this.socket, { isServer: true, tls: options, handlers: CLIENT_TLS_HANDLERS, data: this, initialData });
+    this.socket = tls;
+    this.out = new OutQueue(tls as Socket<unknown>, (isFull) => {
+      if (isFull) this.backend?.pause();
+      else this.backend?.resume();
+    });
+  }
+
+  /** The client's TLS handshake finished; a client certificate was checked by Bun when tls_ca_file is set. */
+  onClientTlsHandshake(isOk: boolean, error: Error | null): void {
+    if (isOk && error === null) return;
+    if (isOk && !this.services.tls?.requiresClientCert) return; // no client certificate asked for: its absence is fine
+    this.services.log.info('client TLS handshake refused', { client: this.id, error: error?.message ?? 'handshake failed' });
+    this.close();
   }
 
   // ---- commands --------------------------------------------------------
@@ -589,6 +694,10 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
 
   onResponseBytes(buf: Uint8Array, start: number, end: number): void {
     if (this.inFlight) this.inFlight.hasRelayed = true;
+    if (this.authShifter !== null) {
+      this.out.write(this.authShifter.shift(buf, start, end));
+      return;
+    }
     this.out.write(buf, start, end);
     this.capture?.sink.onResponseBytes(buf, start, end);
   }
@@ -620,12 +729,13 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     inFlight?.onDone?.();
     this.services.onBackendError('lost');
     if (inFlight && !inFlight.hasRelayed) {
-      this.sendError(inFlight.command === -1 ? 2 : 1, errPacketFor('BACKEND_LOST', error.message));
+      this.sendError(inFlight.command === -1 ? 2 + (this.isTls ? 1 : 0) : 1, errPacketFor('BACKEND_LOST', error.message));
     }
     this.close();
   }
 
   private onAuthEnd(tracker: ResponseTracker): void {
+    this.authShifter = null; // commands restart their sequence ids at 0 on both links
     if (tracker.outcome === 'ok') {
       this.enter('command');
       this.services.log.debug('client authenticated', { client: this.id, user: this.session.user });
@@ -744,7 +854,7 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
   private fail(error: unknown): void {
     if (isProxyError(error)) {
       this.services.log.warn('client error', { client: this.id, code: error.code, error: error.message });
-      this.sendError(this.phase === 'handshake' ? 2 : 1, errPacketFor(error.code, error.message));
+      this.sendError(this.phase === 'handshake' ? 2 + (this.isTls ? 1 : 0) : 1, errPacketFor(error.code, error.message));
       if (error.fatal) this.close();
       return;
     }
@@ -766,6 +876,10 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
       if (this.phase === 'connecting') {
         this.services.onBackendError('connect');
         this.sendError(0, errPacketFor('BACKEND_UNAVAILABLE', error.message));
+      } else if (this.isAwaitingBackendTls) {
+        this.isAwaitingBackendTls = false;
+        this.onBackendTlsFailed(error);
+        return;
       }
     }
     if (this.inFlight === null) this.close();
@@ -801,3 +915,25 @@ function executeParameters(payload: Uint8Array, paramCount: number, boundTypes: 
 function readU32(payload: Uint8Array, at: number): number {
   return (payload[at]! | (payload[at + 1]! << 8) | (payload[at + 2]! << 16)) + payload[at + 3]! * 0x1000000;
 }
+
+/** Handlers of a client socket after its TLS upgrade; the raw socket's handlers (server.ts) then ignore data. */
+const CLIENT_TLS_HANDLERS: SocketHandler<ClientConnection> = {
+  data(socket, chunk) {
+    socket.data.onClientData(chunk);
+  },
+  drain(socket) {
+    socket.data.onClientDrain();
+  },
+  handshake(socket, isOk, error) {
+    socket.data.onClientTlsHandshake(isOk, error);
+  },
+  close(socket) {
+    socket.data.close();
+  },
+  error(socket) {
+    socket.data.close();
+  },
+  end(socket) {
+    socket.data.close();
+  },
+};
