@@ -438,9 +438,17 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
         this.relay(frame.raw, 'field-list', inFlight);
         return;
       case Com.ProcessInfo:
-      case Com.StmtBulkExecute:
         this.relay(frame.raw, 'result', inFlight);
         return;
+      case Com.StmtBulkExecute: {
+        // Already a batch: relayed as it came, never split or joined. Its response is shaped like an
+        // execute's (one aggregate OK, a result set for RETURNING or unit results, or ERR).
+        const info = this.prepared.get(readU32(payload, 1));
+        // It binds types in its own layout; a later execute that omits types must not be read with stale ones.
+        if (info !== undefined) info.boundTypes = null;
+        this.relay(frame.raw, 'result', inFlight);
+        return;
+      }
       case Com.BinlogDump:
       case Com.BinlogDumpGtid:
       case Com.TableDump:
