@@ -8,6 +8,8 @@ import { pauseReading, resumeReading } from '../net/socket.ts';
 import { backendTlsFailure, backendTlsOptions, upgradeToTls } from '../net/tls.ts';
 import { PacketScanner } from './wire/framing.ts';
 import { sslRequestFrom } from './wire/packets/handshake.ts';
+import { CompressedPacketReader } from './wire/compression.ts';
+import { CompressedOutQueue } from './compressed-out-queue.ts';
 import type { ResponseTracker } from './response-tracker.ts';
 
 /** Receives one response as it streams in. */
@@ -100,6 +102,8 @@ export class BackendConnection {
   private pausedBy = 0;
   /** True once the socket was upgraded to TLS (the SSLRequest consumed sequence id 1 on this link). */
   isTls = false;
+  /** Set once the link is compressed: the read side, inflating what the server sends. */
+  private inflater: CompressedPacketReader | null = null;
   private tlsWait: { config: BackendTlsConfig; resolve: () => void; reject: (error: ProxyError) => void } | null = null;
 
   constructor(address: Address, owner: BackendOwner) {
@@ -204,6 +208,16 @@ export class BackendConnection {
     return this.out !== null && this.out.write(bytes, start, end);
   }
 
+  /**
+   * Writes client packets that continue the command in flight (LOCAL INFILE
+   * data, auth replies). Only a compressed link cares: their sequence ids may
+   * wrap to 0 without starting a command.
+   */
+  writeContinuation(bytes: Uint8Array): boolean {
+    if (this.out instanceof CompressedOutQueue) return this.out.writeContinuation(bytes);
+    return this.write(bytes);
+  }
+
   /** Stop reading from the server (the client cannot take more). Counted: each pause needs its resume. */
   pause(): void {
     if (this.pausedBy++ === 0 && this.socket) pauseReading(this.socket as Socket<unknown>);
@@ -213,7 +227,29 @@ export class BackendConnection {
     if (this.pausedBy > 0 && --this.pausedBy === 0 && this.socket) resumeReading(this.socket as Socket<unknown>);
   }
 
+  /** Switches both directions to the compressed protocol (after the login's OK, when the client asked for it). */
+  enableCompression(maxPayload: number): void {
+    if (this.socket === null || this.inflater !== null) return;
+    this.inflater = new CompressedPacketReader(maxPayload);
+    this.out = new CompressedOutQueue(this.socket as Socket<unknown>, (isFull) => this.owner.onBackendBackpressure(isFull), this.inflater, true);
+  }
+
   onData(chunk: Uint8Array): void {
+    if (this.inflater === null) {
+      this.scan(chunk);
+      return;
+    }
+    try {
+      for (const piece of this.inflater.push(chunk)) {
+        this.scan(piece);
+        if (this.isClosed) return;
+      }
+    } catch (error) {
+      this.close(error instanceof ProxyError ? error : new ProxyError('INTERNAL', `backend stream error: ${String(error)}`, { cause: error }));
+    }
+  }
+
+  private scan(chunk: Uint8Array): void {
     let pos = 0;
     try {
       while (pos < chunk.length) {

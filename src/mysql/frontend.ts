@@ -35,6 +35,8 @@ import { readOk } from './wire/packets/ok.ts';
 import { writeTextResultSet } from './wire/packets/result-set.ts';
 import { PacketWriter } from './wire/writer.ts';
 import { SeqShifter, shiftedPacket } from './wire/seq-shift.ts';
+import { CompressedPacketReader } from './wire/compression.ts';
+import { CompressedOutQueue } from './compressed-out-queue.ts';
 import { decodeUtf8 } from './wire/reader.ts';
 
 export type FrontendPhase = 'connecting' | 'handshake' | 'auth' | 'command' | 'tunnel' | 'closing' | 'closed';
@@ -133,6 +135,8 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
   private isAwaitingBackendTls = false;
   /** Sequence id of an ERR the proxy sends in answer to the client's HandshakeResponse. */
   private authErrorSeq = 2;
+  /** Set once the client link is compressed: the read side, inflating what the client sends. */
+  private inflater: CompressedPacketReader | null = null;
 
   constructor(socket: Socket<ClientConnection>, services: MysqlServices) {
     this.socket = socket;
@@ -215,6 +219,22 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
   // ---- client side -----------------------------------------------------
 
   onClientData(chunk: Uint8Array): void {
+    if (this.inflater === null) {
+      this.onPlainClientData(chunk);
+      return;
+    }
+    let pieces: Uint8Array[];
+    try {
+      pieces = this.inflater.push(chunk);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    for (const piece of pieces) this.onPlainClientData(piece);
+  }
+
+  /** Client bytes of the ordinary (uncompressed) packet stream. */
+  private onPlainClientData(chunk: Uint8Array): void {
     if (this.phase === 'tunnel') {
       this.backend?.write(chunk);
       return;
@@ -241,7 +261,7 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
         const frame = this.framer.next();
         if (frame === null) break;
         if (this.authShifter !== null && this.inFlight?.command === -1) this.backend!.write(shiftedPacket(frame.raw, -this.authSeqShift));
-        else this.backend!.write(frame.raw);
+        else this.backend!.writeContinuation(frame.raw);
         // An empty packet ends LOCAL INFILE data; auth replies are single packets.
         if (this.current.shape === 'result' && frame.payload.length === 0) this.current.endInfile();
         continue;
@@ -347,6 +367,20 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
       if (isFull) this.backend?.pause();
       else this.backend?.resume();
     });
+  }
+
+  /**
+   * The client asked for CLIENT_COMPRESS and the login succeeded: from the
+   * next byte on, both links are compressed (the server saw the same flag).
+   */
+  private enableCompression(): void {
+    const inflater = new CompressedPacketReader(this.services.config.maxPacketSize);
+    this.inflater = inflater;
+    this.out = new CompressedOutQueue(this.socket as Socket<unknown>, (isFull) => {
+      if (isFull) this.backend?.pause();
+      else this.backend?.resume();
+    }, inflater, false);
+    this.backend?.enableCompression(this.services.config.maxPacketSize);
   }
 
   /** The client's TLS handshake finished; a client certificate was checked by Bun when tls_ca_file is set. */
@@ -744,6 +778,7 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
 
   private onAuthEnd(tracker: ResponseTracker): void {
     this.authShifter = null; // commands restart their sequence ids at 0 on both links
+    if (tracker.outcome === 'ok' && (this.session.capabilities & Cap.Compress) !== 0) this.enableCompression();
     if (tracker.outcome === 'ok') {
       this.enter('command');
       this.services.log.debug('client authenticated', { client: this.id, user: this.session.user });

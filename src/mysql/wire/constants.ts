@@ -82,12 +82,13 @@ export const MariaDbCap = {
 /**
  * Capabilities the proxy does not pass through from the server's greeting:
  * TLS is per link (the proxy offers CLIENT_SSL itself when it has a
- * certificate, and asks the server for it per backend_tls); compression
- * changes the framing under us; query attributes change the COM_QUERY layout;
- * optional metadata changes the result-set layout.
+ * certificate, and asks the server for it per backend_tls); zstd compression
+ * is not implemented (zlib CLIENT_COMPRESS is: both links switch together);
+ * query attributes change the COM_QUERY layout; optional metadata changes the
+ * result-set layout.
  */
 export const CAPS_MASKED =
-  Cap.Ssl | Cap.Compress | Cap.ZstdCompressionAlgorithm | Cap.QueryAttributes | Cap.OptionalResultsetMetadata | Cap.SslVerifyServerCert;
+  Cap.Ssl | Cap.ZstdCompressionAlgorithm | Cap.QueryAttributes | Cap.OptionalResultsetMetadata | Cap.SslVerifyServerCert;
 
 /**
  * Progress reports interleave ERR-shaped packets; COM_MULTI nests commands;

@@ -91,6 +91,16 @@ describe('TLS towards clients and backends (MariaDB)', () => {
     await conn.end();
   });
 
+  it('compresses inside TLS on both links (mysql2 ssl + compress)', async () => {
+    const conn = await mysqlConnect(proxy.port, { ssl: { ca: await ca() }, compress: true });
+    const [status] = await conn.query("SHOW SESSION STATUS LIKE 'Compression'");
+    expect(status as unknown).toEqual([{ Variable_name: 'Compression', Value: 'ON' }]);
+    expect(await serverSideCipher(conn)).not.toBe('');
+    const [rows] = await conn.query("SELECT LENGTH(REPEAT('t', 500000)) AS n, REPEAT('t', 70000) AS s");
+    expect(rows as unknown).toEqual([{ n: 500000, s: 't'.repeat(70000) }]);
+    await conn.end();
+  });
+
   it('encrypts the server link for a plaintext client (tls_mode = allow)', async () => {
     const conn = await mysqlConnect(proxy.port);
     expect(await serverSideCipher(conn)).not.toBe('');
