@@ -178,6 +178,8 @@ export class BackendConnection {
     });
     this.isTls = true; // before the upgrade: the raw socket's handler must already ignore ciphertext
     const tls = upgradeToTls(socket, { isServer: false, tls: options, handlers: tlsHandlers, data: this });
+    // The TLS socket does not inherit TCP_NODELAY: without it, small commands wait for delayed ACKs.
+    if (this.address.kind === 'tcp') tls.setNoDelay(true);
     this.socket = tls;
     this.out = new OutQueue(tls as Socket<unknown>, (isFull) => this.owner.onBackendBackpressure(isFull));
     await done;

@@ -362,6 +362,7 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     this.isTls = true; // before the upgrade: the raw socket's handler must already ignore ciphertext
     this.authSeqShift += 1;
     const tls = upgradeToTls(this.socket, { isServer: true, tls: options, handlers: CLIENT_TLS_HANDLERS, data: this, initialData });
+    tls.setNoDelay(true); // the TLS socket does not inherit it: without it, replies wait for delayed ACKs
     this.socket = tls;
     this.out = new OutQueue(tls as Socket<unknown>, (isFull) => {
       if (isFull) this.backend?.pause();
