@@ -17,6 +17,7 @@
 //   the host name (IP SANs too); without `serverName` only the chain is checked.
 import type { Socket, SocketHandler, TLSOptions } from 'bun';
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import type { BackendTlsConfig, ClientTlsConfig, ClientTlsMode } from '../config/types.ts';
 
 /** TLS material for accepting clients, read from the configured files. */
@@ -37,6 +38,12 @@ export function loadServerTls(config: ClientTlsConfig): ServerTls | null {
   const cert = readPem(config.certFile, 'tls_cert_file');
   const key = readPem(config.keyFile, 'tls_key_file');
   const ca = config.caFile === null ? undefined : readPem(config.caFile, 'tls_ca_file');
+  try {
+    // Only to check the files now: a bad PEM or a key that does not match would otherwise fail each client's handshake.
+    createSecureContext({ cert, key, ca });
+  } catch (cause) {
+    throw new Error(`tls_cert_file ${config.certFile} / tls_key_file ${config.keyFile}${ca === undefined ? '' : ` / tls_ca_file ${config.caFile}`}: ${(cause as Error).message}`, { cause });
+  }
   const options: TLSOptions = ca === undefined ? { cert, key } : { cert, key, ca, requestCert: true, rejectUnauthorized: true };
   return { mode: config.mode, options, requiresClientCert: ca !== undefined };
 }

@@ -2,7 +2,7 @@
 // require_secure_transport=ON, so a plaintext proxy-to-server link would be
 // refused: every login that works here went over TLS to the server.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { startMariaDb, type MariaDbServer } from '../../support/mariadb.ts';
 import { mysqlConnect, runMariadbCli } from '../../support/mysql.ts';
 import { startProxy, type ProxyProcess } from '../../support/proxy.ts';
@@ -221,5 +221,17 @@ describe('TLS towards clients and backends (MariaDB)', () => {
     const [old] = await oldConn.query('SELECT 6 AS six');
     expect(old as unknown).toEqual([{ six: 6 }]);
     await oldConn.end();
+  });
+
+  it('keeps serving its last good certificate when a reload finds a broken one', async () => {
+    writeFileSync(reloadCert, '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n');
+    clientOnly.signal('SIGHUP');
+    await clientOnly.waitForStderr('proxy reload failed');
+    const conn = await mysqlConnect(clientOnly.port, {
+      ssl: { ca: await Bun.file(certs.otherCaFile).text(), checkServerIdentity: () => undefined } as { ca: string },
+    });
+    const [rows] = await conn.query('SELECT 7 AS seven');
+    expect(rows as unknown).toEqual([{ seven: 7 }]);
+    await conn.end();
   });
 });
