@@ -3,6 +3,7 @@
 // refused: every login that works here went over TLS to the server.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { copyFileSync, writeFileSync } from 'node:fs';
+import mariadb from 'mariadb';
 import { startMariaDb, type MariaDbServer } from '../../support/mariadb.ts';
 import { mysqlConnect, runMariadbCli } from '../../support/mysql.ts';
 import { startProxy, type ProxyProcess } from '../../support/proxy.ts';
@@ -99,6 +100,22 @@ describe('TLS towards clients and backends (MariaDB)', () => {
     const [rows] = await conn.query("SELECT LENGTH(REPEAT('t', 500000)) AS n, REPEAT('t', 70000) AS s");
     expect(rows as unknown).toEqual([{ n: 500000, s: 't'.repeat(70000) }]);
     await conn.end();
+  });
+
+  it('runs the node mariadb connector\'s batch() over TLS and compression, as one bulk execute', async () => {
+    const conn = await mariadb.createConnection({ host: '127.0.0.1', port: proxy.port, user: 'root', database: 'test', ssl: { ca: await ca() }, compress: true });
+    try {
+      await conn.query('CREATE TABLE IF NOT EXISTS tls_bulk (id INT PRIMARY KEY, v VARCHAR(10))');
+      const result = await conn.batch('INSERT INTO tls_bulk VALUES (?, ?)', [[1, 'a'], [2, 'b'], [3, 'c']]);
+      expect(Number((result as { affectedRows: number }).affectedRows)).toBe(3);
+      const [executes] = await conn.query("SHOW SESSION STATUS LIKE 'Com_stmt_execute'");
+      expect((executes as { Value: string }).Value).toBe('1');
+      const [compression] = await conn.query("SHOW SESSION STATUS LIKE 'Compression'");
+      expect((compression as { Value: string }).Value).toBe('ON');
+      await conn.query('DROP TABLE tls_bulk');
+    } finally {
+      await conn.end();
+    }
   });
 
   it('encrypts the server link for a plaintext client (tls_mode = allow)', async () => {
