@@ -156,7 +156,14 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
   const clients = new Set<ClientConnection>();
   const retired: BatchManager<MysqlWrite>[] = [];
   const state = { config, writes: createWriteBatching(config.mariadb, metrics, log), retired, tls: loadServerTls(config.mariadb.tls) };
-  if (state.tls !== null) log.info('TLS offered to clients', { protocol: 'mariadb', mode: state.tls.mode, client_certificates: state.tls.requiresClientCert });
+  if (state.tls !== null) {
+    log.info('TLS offered to clients', { protocol: 'mariadb', mode: state.tls.mode, client_certificates: state.tls.requiresClientCert });
+    for (const group of config.mariadb.groups.values()) {
+      if (group.tls.mode === 'disable') {
+        log.warn('clients may use TLS but the link to this group is plaintext (backend_tls = disable): logins and data cross it unencrypted', { group: `mariadb.${group.name}` });
+      }
+    }
+  }
   const cache = new QueryCache(config.cache, {
     hit: (state) => metrics.cacheHit(state),
     miss: () => metrics.cacheMiss(),
