@@ -377,10 +377,12 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
   private enableCompression(): void {
     const inflater = new CompressedPacketReader(this.services.config.maxPacketSize);
     this.inflater = inflater;
-    this.out = new CompressedOutQueue(this.socket as Socket<unknown>, (isFull) => {
+    const out = new CompressedOutQueue(this.socket as Socket<unknown>, (isFull) => {
       if (isFull) this.backend?.pause();
       else this.backend?.resume();
     }, inflater, false);
+    out.adoptPending(this.out); // the login's OK, if the socket was full: it goes first, uncompressed
+    this.out = out;
     this.backend?.enableCompression(this.services.config.maxPacketSize);
   }
 
