@@ -2,7 +2,8 @@
  * Certificates for TLS tests, made with openssl in a scratch directory:
  * a CA, a server certificate it signed (SAN localhost and 127.0.0.1, so
  * verify-full and --ssl-verify-server-cert pass on 127.0.0.1), a client
- * certificate it signed, and an unrelated CA for "wrong CA" cases.
+ * certificate it signed, a certificate it signed for another host name, and
+ * an unrelated CA for "wrong CA" cases.
  *
  *     await using certs = await makeCertificates();
  *     startMariaDb({ tls: certs });
@@ -20,6 +21,9 @@ export interface Certificates {
   readonly clientKeyFile: string;
   /** A CA that signed none of the above. */
   readonly otherCaFile: string;
+  /** Signed by the CA for another host only (DNS:db.example.invalid): passes verify-ca, fails verify-full. */
+  readonly wrongNameCertFile: string;
+  readonly wrongNameKeyFile: string;
   remove(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -53,6 +57,7 @@ export async function makeCertificates(): Promise<Certificates> {
     const other = await makeCa(dir, 'other-ca');
     const server = await makeSigned(dir, 'server', ca, '/CN=localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1');
     const client = await makeSigned(dir, 'client', ca, '/CN=tqdb test client', 'extendedKeyUsage=clientAuth');
+    const wrongName = await makeSigned(dir, 'wrong-name', ca, '/CN=db.example.invalid', 'subjectAltName=DNS:db.example.invalid');
     const remove = () => removeDir(dir);
     return {
       dir,
@@ -62,6 +67,8 @@ export async function makeCertificates(): Promise<Certificates> {
       clientCertFile: client.cert,
       clientKeyFile: client.key,
       otherCaFile: other.cert,
+      wrongNameCertFile: wrongName.cert,
+      wrongNameKeyFile: wrongName.key,
       remove,
       [Symbol.asyncDispose]: remove,
     };
