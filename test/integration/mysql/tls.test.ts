@@ -157,6 +157,14 @@ describe('TLS towards clients and backends (MariaDB)', () => {
     expect(cli.stdout.trim()).toBe('3');
   });
 
+  it('relays an auth switch (client_ed25519) with TLS on the client link only', async () => {
+    // Over the server's unix socket, which require_secure_transport accepts without TLS.
+    await using unixBackend = await startProxy({ ini: `${clientTlsIni()}[mariadb.main]\nprimary = unix:${db.socketPath}\n` });
+    const result = await runMariadbCli(unixBackend.port, 'SELECT CURRENT_USER()', ['-N', '-B', '--ssl', `--ssl-ca=${certs.caFile}`, '-utls_edu', '-ped-secret']);
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim()).toBe('tls_edu@%');
+  });
+
   it('refuses a plaintext login under tls_mode = require, with a clear error', async () => {
     let error: { errno?: number; message?: string } = {};
     try {
