@@ -490,6 +490,10 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
       case Com.BinlogDumpGtid:
       case Com.TableDump:
         // Replication streams never end in a response boundary: become a plain byte tunnel.
+        if (this.inflater !== null) {
+          // The tunnel relays raw chunks; re-framing a compressed stream packet by packet is not built.
+          throw new ProxyError('UNSUPPORTED_COMMAND', 'Replication over a compressed connection is not supported by this proxy; connect without compression', { fatal: true });
+        }
         this.services.log.info('client switched to tunnel mode', { client: this.id, command });
         this.enter('tunnel');
         this.backend.setOwner(this);
