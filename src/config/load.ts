@@ -676,6 +676,10 @@ function deriveProtocol(values: Values, groups: Map<string, Values>): ProtocolCo
     socket: section.socket === '' ? null : section.socket,
     defaultGroup: section.default,
     maxPacketSize: section.max_packet_size,
+    maxClientConnections: section.max_client_connections,
+    maxPendingHandshakes: section.max_pending_handshakes,
+    handshakeTimeoutMs: section.handshake_timeout_ms,
+    backendConnectTimeoutMs: section.backend_connect_timeout_ms,
     groups: new FrozenMap(derivedGroups),
     writeBatch: {
       enabled: section.writebatch_enabled,

@@ -5,6 +5,7 @@ import type { Address } from '../config/types.ts';
 import { ProxyError } from '../core/errors.ts';
 import { OutQueue } from '../net/out-queue.ts';
 import { pauseReading, resumeReading } from '../net/socket.ts';
+import { connectFailure } from '../net/connect-failure.ts';
 import { PacketScanner } from './wire/framing.ts';
 import type { ResponseTracker } from './response-tracker.ts';
 
@@ -114,7 +115,7 @@ export class BackendConnection {
       this.out = new OutQueue(socket as Socket<unknown>, (isFull) => this.owner.onBackendBackpressure(isFull));
     } catch (cause) {
       this.isClosed = true;
-      throw new ProxyError('BACKEND_UNAVAILABLE', `cannot connect to backend ${a.text}: ${(cause as Error).message ?? String(cause)}`, { cause });
+      throw connectFailure(a.text, cause);
     }
   }
 
@@ -167,7 +168,7 @@ export class BackendConnection {
     const reason = error ? `: ${error.message}` : '';
     const failure =
       this.socket === null
-        ? new ProxyError('BACKEND_UNAVAILABLE', `cannot connect to backend ${this.address.text}${reason}`, { fatal: true, cause: error ?? undefined })
+        ? connectFailure(this.address.text, error)
         : new ProxyError('BACKEND_LOST', `Lost connection to backend ${this.address.text}${reason}`, { fatal: true, cause: error ?? undefined });
     this.fail(failure, error !== null || this.expectations.length > 0);
   }
