@@ -217,7 +217,7 @@ function parseIni(text: string, file: string, problems: ConfigProblem[]): RawDoc
   // INI usage, so drop it rather than misread the header as a key.
   const source = text.replace(/^\uFEFF/, '').replace(/^(\s*\[[^\]\r\n]*\])[ \t]*[;#][^\r\n]*$/gm, '$1');
   const parsed = decode(source) as Record<string, unknown>;
-  const bareKeys = reportLineProblems(source, file, problems);
+  const { bareKeys, hasUnclosedHeader } = reportLineProblems(source, file, problems);
   const isBare = (section: string, key: string): boolean => bareKeys.has(`${section}\u0000${key}`);
   const document = emptyDocument(file);
   const unknownSection = (section: string): void => {
@@ -226,7 +226,8 @@ function parseIni(text: string, file: string, problems: ConfigProblem[]): RawDoc
 
   for (const [name, value] of Object.entries(parsed)) {
     if (!isSectionObject(value)) {
-      if (name.startsWith('[') && !name.includes(']')) continue; // an unclosed header: the line scan said so
+      // After an unclosed header its keys land outside any section: one problem, said by the line scan.
+      if (hasUnclosedHeader) continue;
       problems.push(
         new ConfigProblem({ file, section: '', key: name, value: rawText(value), expected: 'every key inside a [section]' }),
       );
@@ -286,8 +287,9 @@ function parseIni(text: string, file: string, problems: ConfigProblem[]): RawDoc
  * second `listen =` is almost always a mistake, so find repeats with the same
  * line grammar `ini` uses and report them.
  */
-function reportLineProblems(text: string, file: string, problems: ConfigProblem[]): Set<string> {
+function reportLineProblems(text: string, file: string, problems: ConfigProblem[]): { bareKeys: Set<string>; hasUnclosedHeader: boolean } {
   const bareKeys = new Set<string>();
+  let hasUnclosedHeader = false;
   let section = '';
   let seen = new Set<string>();
   // `ini` merges a repeated [section] into the first, the later keys silently
@@ -306,6 +308,7 @@ function reportLineProblems(text: string, file: string, problems: ConfigProblem[
       continue;
     }
     if (/^\s*\[/.test(line) && !line.includes(']')) {
+      hasUnclosedHeader = true;
       problems.push(
         new ConfigProblem({ file, section: '', key: '', value: line.trim(), expected: `a section header closed by "]" (found ${JSON.stringify(line.trim())})` }),
       );
@@ -334,7 +337,7 @@ function reportLineProblems(text: string, file: string, problems: ConfigProblem[
     }
     seen.add(key);
   }
-  return bareKeys;
+  return { bareKeys, hasUnclosedHeader };
 }
 
 /** Reports a section that should not exist, and any sections `ini` nested under it. */

@@ -116,7 +116,7 @@ function protocolSection(protocol: string, listenDefault: string) {
         maximum: 1_000_000,
         default: 0,
         description:
-          'Client connections served at once; one more gets error 1040 "Too many connections" from the proxy. 0 = automatic: (open-file limit - 64) / 2, since each client also holds a backend socket.',
+          'Client connections served at once; one more gets error 1040 "Too many connections" from the proxy. 0 = automatic: (open-file limit - 64) / 2, since each client also holds a backend socket; a larger value is lowered to that with a warning.',
       }),
       max_pending_handshakes: Type.Integer({
         minimum: 1,

@@ -56,6 +56,7 @@ class Admission {
   refusalPacket = new Uint8Array(0);
   private lastLoggedAtMs = 0;
   private refusedSinceLog = 0;
+  private hasWarnedClamp = false;
 
   constructor() {
     this.automaticMaxClients = clientsForLimit(openFileLimit());
@@ -64,8 +65,17 @@ class Admission {
 
   admit(services: MysqlServices): AdmissionTicket | null {
     const config = services.config;
+    // A cap above what the descriptors allow would let accept() fail with
+    // EMFILE, and Bun then leaves the client in the backlog with no answer at
+    // all: clamp it, so the client past the limit gets 1040 instead.
+    const fdCap = this.automaticMaxClients > 0 ? this.automaticMaxClients : Number.MAX_SAFE_INTEGER;
+    const configured = config.maxClientConnections;
+    if (configured > fdCap && !this.hasWarnedClamp) {
+      this.hasWarnedClamp = true;
+      services.log.warn('max_client_connections is above what the open-file limit allows; serving fewer', { max_client_connections: configured, serving: fdCap, open_file_limit: openFileLimit()?.soft ?? 'unknown' });
+    }
     this.current = {
-      maxClients: config.maxClientConnections > 0 ? config.maxClientConnections : this.automaticMaxClients,
+      maxClients: configured > 0 ? Math.min(configured, fdCap) : this.automaticMaxClients,
       maxPendingHandshakes: config.maxPendingHandshakes,
     };
     const result = this.counters.admit();

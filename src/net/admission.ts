@@ -69,6 +69,6 @@ export class ClientAdmission {
 /** The DBA-facing reason for a refusal, naming the key to raise. */
 export function refusalMessage(refusal: Refusal, limits: AdmissionLimits): string {
   return refusal === 'clients'
-    ? `Too many connections (the proxy serves at most ${limits.maxClients} clients: max_client_connections)`
+    ? `Too many connections (the proxy serves at most ${limits.maxClients} clients: max_client_connections, bounded by the open-file limit)`
     : `Too many connections (${limits.maxPendingHandshakes} clients are already logging in: max_pending_handshakes)`;
 }
