@@ -1,7 +1,7 @@
 // The client-facing side of one MariaDB connection: handshake relay, command
 // dispatch, response relay and session tracking.
 import type { Socket } from 'bun';
-import { statusRows, STATUS_COLUMNS, type AnsweredBy } from '../admin/status.ts';
+import { parseStatusCommand, statusRows, STATUS_COLUMNS, type AnsweredBy } from '../admin/status.ts';
 import { ProxyError, isProxyError } from '../core/errors.ts';
 import { parseStatement, type Statement } from '../core/sql/index.ts';
 import { OutQueue } from '../net/out-queue.ts';
@@ -29,7 +29,6 @@ import { PacketWriter } from './wire/writer.ts';
 import { decodeUtf8 } from './wire/reader.ts';
 import type { AdmissionTicket } from '../net/admission.ts';
 import { Deadline } from '../net/deadline.ts';
-import { parseStatusCommand } from '../admin/status.ts';
 
 export type FrontendPhase = 'connecting' | 'handshake' | 'auth' | 'command' | 'tunnel' | 'closing' | 'closed';
 
