@@ -9,9 +9,11 @@ import { isOutOfFileDescriptors, openFileLimit } from './fd-limit.ts';
  * "cannot connect to backend" would send the DBA to a healthy server.
  */
 export function connectFailure(address: string, cause: unknown): ProxyError {
-  const limit = openFileLimit();
   const code = (cause as { code?: unknown } | null)?.code;
-  if (code === 'EMFILE' || code === 'ENFILE' || isOutOfFileDescriptors(limit)) {
+  // Only the refusals Bun may have made up are checked against the descriptor count.
+  const isAmbiguous = code === undefined || code === 'ECONNREFUSED';
+  const limit = code === 'EMFILE' || code === 'ENFILE' || isAmbiguous ? openFileLimit() : null;
+  if (code === 'EMFILE' || code === 'ENFILE' || (isAmbiguous && isOutOfFileDescriptors(limit))) {
     return new ProxyError(
       'TOO_MANY_CONNECTIONS',
       `Too many connections: the proxy is out of file descriptors (EMFILE, open-file limit ${limit?.soft ?? 'unknown'}); raise ulimit -n or lower max_client_connections`,

@@ -26,7 +26,18 @@ interface Libc {
   setrlimit(resource: number, rlim: Uint8Array): number;
 }
 
+/**
+ * The libc handle, opened on first use and never changed after: a process-wide
+ * binding like the runtime's own, not state any connection owns.
+ */
+let libc: Libc | null | undefined;
+
 function loadLibc(): Libc | null {
+  if (libc === undefined) libc = openLibc();
+  return libc;
+}
+
+function openLibc(): Libc | null {
   if (process.platform !== 'linux') return null;
   try {
     // Loaded lazily so that --help and --check-config never touch FFI.
@@ -51,10 +62,10 @@ function readRlimit(buf: Uint8Array): OpenFileLimit {
 
 /** The current limit, or null where it cannot be read (not Linux, no libc). */
 export function openFileLimit(): OpenFileLimit | null {
-  const libc = loadLibc();
-  if (libc === null) return null;
+  const c = loadLibc();
+  if (c === null) return null;
   const buf = new Uint8Array(16);
-  return libc.getrlimit(RLIMIT_NOFILE, buf) === 0 ? readRlimit(buf) : null;
+  return c.getrlimit(RLIMIT_NOFILE, buf) === 0 ? readRlimit(buf) : null;
 }
 
 /**
@@ -62,17 +73,17 @@ export function openFileLimit(): OpenFileLimit | null {
  * after, or null when they cannot be read; a failed raise leaves them as they were.
  */
 export function raiseOpenFileLimit(): { before: OpenFileLimit; after: OpenFileLimit } | null {
-  const libc = loadLibc();
-  if (libc === null) return null;
+  const c = loadLibc();
+  if (c === null) return null;
   const buf = new Uint8Array(16);
-  if (libc.getrlimit(RLIMIT_NOFILE, buf) !== 0) return null;
+  if (c.getrlimit(RLIMIT_NOFILE, buf) !== 0) return null;
   const before = readRlimit(buf);
   if (before.soft >= before.hard) return { before, after: before };
   const view = new DataView(buf.buffer, 0, 16);
   view.setBigUint64(0, view.getBigUint64(8, true), true);
-  if (libc.setrlimit(RLIMIT_NOFILE, buf) !== 0) return { before, after: before };
+  if (c.setrlimit(RLIMIT_NOFILE, buf) !== 0) return { before, after: before };
   const check = new Uint8Array(16);
-  return { before, after: libc.getrlimit(RLIMIT_NOFILE, check) === 0 ? readRlimit(check) : before };
+  return { before, after: c.getrlimit(RLIMIT_NOFILE, check) === 0 ? readRlimit(check) : before };
 }
 
 /** Descriptors this process has open, or null when /proc is not there. */
