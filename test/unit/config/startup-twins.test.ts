@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, it } from 'bun:test';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { proxyCommand, REPO_ROOT } from '../../support/proxy.ts';
+import { proxyCommand } from '../../support/proxy.ts';
 import { makeScratchDir, removeDirSync } from '../../support/tmp.ts';
 
 const dir = makeScratchDir('tqdb-hard-twins-');
@@ -69,7 +69,7 @@ describe('start-up refusals and their --check-config twins', () => {
         expect(result.stderr).not.toMatch(/^\s+at /m);
       }
       expect(check.stderr).toBe(start.stderr);
-    });
+    }, 30_000);
   }
 });
 
@@ -88,7 +88,7 @@ describe('start-up failures that no config check can foresee', () => {
     } finally {
       holder.stop(true);
     }
-  });
+  }, 30_000);
 
   it('a metrics address already in use says so the same way', async () => {
     const holder = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
@@ -101,7 +101,7 @@ describe('start-up failures that no config check can foresee', () => {
     } finally {
       holder.stop(true);
     }
-  });
+  }, 30_000);
 });
 
 describe('--check-config output', () => {
@@ -111,13 +111,12 @@ describe('--check-config output', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('metrics_listen = 127.0.0.1:9292');
     expect(result.stdout).not.toContain('9191');
-  });
+  }, 30_000);
 
   it('prints loopback defaults for both listeners', async () => {
     const result = await run(['--check-config', '--config', file('')]);
     expect(result.stdout).toContain('metrics_listen = 127.0.0.1:9090');
     expect(result.stdout).toContain('listen = 127.0.0.1:3307');
-  });
+  }, 30_000);
 });
 
-void REPO_ROOT;
