@@ -7,11 +7,11 @@
  * while the hard limit allows far more. PgBouncer raises the soft limit to the
  * hard one at start for the same reason.
  *
- * Why count open descriptors: Bun reports a connect() that failed with EMFILE
- * as ECONNREFUSED ("Failed to connect"), which reads like a dead backend. A
- * failed connect therefore checks whether the process is at its limit.
+ * Why probe: Bun reports a connect() that failed with EMFILE as ECONNREFUSED
+ * ("Failed to connect"), which reads like a dead backend. A failed connect
+ * therefore checks whether the process can open a descriptor at all.
  */
-import { readdirSync } from 'node:fs';
+import { closeSync, openSync, readdirSync } from 'node:fs';
 
 /** Linux x86-64/arm64 value of RLIMIT_NOFILE in <sys/resource.h>. */
 const RLIMIT_NOFILE = 7;
@@ -86,7 +86,7 @@ export function raiseOpenFileLimit(): { before: OpenFileLimit; after: OpenFileLi
   return { before, after: c.getrlimit(RLIMIT_NOFILE, check) === 0 ? readRlimit(check) : before };
 }
 
-/** Descriptors this process has open, or null when /proc is not there. */
+/** Descriptors this process has open, or null when /proc is not there (diagnostics only: it reads a directory). */
 export function openFileCount(): number | null {
   try {
     return readdirSync('/proc/self/fd').length;
@@ -99,13 +99,19 @@ export function openFileCount(): number | null {
 export const RESERVED_FDS = 64;
 
 /**
- * True when the process is (nearly) out of descriptors: what a failed
- * connect or accept means when this holds, whatever errno Bun reported.
+ * True when the process cannot open one more descriptor: what a failed
+ * connect means when this holds, whatever errno Bun reported. It probes by
+ * opening /dev/null (O(1), unlike counting /proc/self/fd, which blocked the
+ * event loop for milliseconds per failure during a connect storm).
  */
-export function isOutOfFileDescriptors(limit: OpenFileLimit | null = openFileLimit()): boolean {
-  const open = openFileCount();
-  if (limit === null || open === null) return false;
-  return open >= limit.soft - 8;
+export function isOutOfFileDescriptors(): boolean {
+  try {
+    closeSync(openSync('/dev/null', 'r'));
+    return false;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    return code === 'EMFILE' || code === 'ENFILE';
+  }
 }
 
 /** Clients the limit allows: each holds its own socket and a backend socket. */
