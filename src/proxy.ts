@@ -136,22 +136,18 @@ function mysqlServices(state: LiveState & { retired: BatchManager<MysqlWrite>[] 
 }
 
 /**
- * Routing by database and to replicas is not built yet. Sending a shard's
- * queries to another group's primary would be wrong, so such configs are
- * refused; replicas alone are safe to ignore (the primary answers everything).
+ * Replicas are not used yet; the primary answers everything, so they are safe
+ * to ignore with a warning. (Several groups and `databases` are refused by the
+ * config rules in config/load.ts, so --check-config refuses them too.)
  */
-function checkRoutingSupport(config: ProtocolConfig, protocol: string, log: Logger): void {
-  const groups = [...config.groups.values()];
-  if (groups.length > 1 || groups.some((g) => g.databases.length > 0)) {
-    throw new Error(`[${protocol}.*]: routing by database across several backend groups is not supported by this version; configure a single group without "databases"`);
-  }
-  for (const g of groups) {
+function warnUnusedReplicas(config: ProtocolConfig, protocol: string, log: Logger): void {
+  for (const g of config.groups.values()) {
     if (g.replicas.length > 0) log.warn('replicas are not used yet; the primary answers every query', { group: `${protocol}.${g.name}`, replicas: g.replicas.map((r) => r.text).join(',') });
   }
 }
 
 export async function startProxy(config: Config, log: Logger, metrics: Metrics): Promise<RunningProxy> {
-  checkRoutingSupport(config.mariadb, 'mariadb', log);
+  warnUnusedReplicas(config.mariadb, 'mariadb', log);
   if (config.postgres !== null) log.warn('the PostgreSQL front end is not built yet; [postgres] is validated but not served');
   const clients = new Set<ClientConnection>();
   const retired: BatchManager<MysqlWrite>[] = [];

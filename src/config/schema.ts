@@ -33,9 +33,9 @@ const ProxySection = Type.Object(
   {
     metrics_listen: Type.String({
       format: LISTEN_ADDRESS,
-      default: ':9090',
+      default: '127.0.0.1:9090',
       restart: true,
-      description: `Address of the HTTP server for Prometheus /metrics and /healthz. --metrics overrides it. ${RESTART}`,
+      description: `Address of the HTTP server for Prometheus /metrics and /healthz. Loopback by default: the endpoint has no authentication and names SQL call sites; bind it wider (e.g. :9090) only behind a firewall. --metrics overrides it. ${RESTART}`,
     }),
     log_level: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], {
       default: 'info',
@@ -129,7 +129,7 @@ function protocolSection<Extra extends Record<string, TSchema>>(protocol: string
         format: LISTEN_ADDRESS,
         default: listenDefault,
         restart: true,
-        description: `Address clients connect to (${protocol} protocol). ${RESTART}`,
+        description: `Address clients connect to (${protocol} protocol). Loopback by default, as the database servers' own packages do; set :port (every interface) or a host address to serve other machines. ${RESTART}`,
       }),
       socket: Type.String({
         maxLength: UNIX_PATH_MAX_BYTES,
@@ -147,6 +147,31 @@ function protocolSection<Extra extends Record<string, TSchema>>(protocol: string
         maximum: 1_073_741_824,
         default: 67_108_864,
         description: 'Largest client packet (bytes, after joining continuation packets); larger ones get an error and the client is closed.',
+      }),
+      max_client_connections: Type.Integer({
+        minimum: 0,
+        maximum: 1_000_000,
+        default: 0,
+        description:
+          'Client connections served at once; one more gets error 1040 "Too many connections" from the proxy. 0 = automatic: (open-file limit - 64) / 2, since each client also holds a backend socket; a larger value is lowered to that with a warning.',
+      }),
+      max_pending_handshakes: Type.Integer({
+        minimum: 1,
+        maximum: 1_000_000,
+        default: 1024,
+        description: 'Connections between accept and a completed login at once; one more gets error 1040 at once. Bounds what clients that never log in can hold.',
+      }),
+      handshake_timeout_ms: Type.Integer({
+        minimum: 100,
+        maximum: 3_600_000,
+        default: 10_000,
+        description: "Time from the backend's greeting to a completed login; a client still logging in after it is disconnected.",
+      }),
+      backend_connect_timeout_ms: Type.Integer({
+        minimum: 100,
+        maximum: 3_600_000,
+        default: 5_000,
+        description: "Time for a new client's backend connection to connect and greet; after it, the client gets an error naming the backend.",
       }),
       writebatch_enabled: Type.Boolean({
         default: false,
@@ -241,8 +266,8 @@ function groupSection<Extra extends Record<string, TSchema>>(protocol: string, e
   );
 }
 
-export const MariadbSection = protocolSection('mariadb', ':3307', CLIENT_TLS_KEYS);
-export const PostgresSection = protocolSection('postgres', ':5433', {});
+export const MariadbSection = protocolSection('mariadb', '127.0.0.1:3307', CLIENT_TLS_KEYS);
+export const PostgresSection = protocolSection('postgres', '127.0.0.1:5433', {});
 export const MariadbGroupSection = groupSection('mariadb', BACKEND_TLS_KEYS);
 export const PostgresGroupSection = groupSection('postgres', {});
 

@@ -58,6 +58,11 @@ export interface ProtocolConfig {
   readonly socket: string | null;
   readonly defaultGroup: string;
   readonly maxPacketSize: number;
+  /** 0 = derived from the open-file limit at start. */
+  readonly maxClientConnections: number;
+  readonly maxPendingHandshakes: number;
+  readonly handshakeTimeoutMs: number;
+  readonly backendConnectTimeoutMs: number;
   /** Every `[<protocol>.<name>]` group by name; `defaultGroup` is always a key. */
   readonly groups: ReadonlyMap<string, BackendGroupConfig>;
   readonly writeBatch: WriteBatchConfig;

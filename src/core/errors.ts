@@ -15,6 +15,7 @@ export type ProxyErrorCode =
   | 'BATCH_ABORTED'
   | 'BATCH_TIMEOUT'
   | 'SHUTTING_DOWN'
+  | 'TOO_MANY_CONNECTIONS'
   | 'INTERNAL';
 
 export class ProxyError extends Error {

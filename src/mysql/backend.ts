@@ -6,6 +6,7 @@ import { ProxyError } from '../core/errors.ts';
 import { OutQueue } from '../net/out-queue.ts';
 import { pauseReading, resumeReading } from '../net/socket.ts';
 import { backendTlsFailure, backendTlsOptions, upgradeToTls } from '../net/tls.ts';
+import { connectFailure } from '../net/connect-failure.ts';
 import { PacketScanner } from './wire/framing.ts';
 import { sslRequestFrom } from './wire/packets/handshake.ts';
 import { CompressedPacketReader } from './wire/compression.ts';
@@ -147,7 +148,7 @@ export class BackendConnection {
       this.out = new OutQueue(socket as Socket<unknown>, (isFull) => this.owner.onBackendBackpressure(isFull));
     } catch (cause) {
       this.isClosed = true;
-      throw new ProxyError('BACKEND_UNAVAILABLE', `cannot connect to backend ${a.text}: ${(cause as Error).message ?? String(cause)}`, { cause });
+      throw connectFailure(a.text, cause);
     }
   }
 
@@ -281,7 +282,7 @@ export class BackendConnection {
     const reason = error ? `: ${error.message}` : '';
     const failure =
       this.socket === null
-        ? new ProxyError('BACKEND_UNAVAILABLE', `cannot connect to backend ${this.address.text}${reason}`, { fatal: true, cause: error ?? undefined })
+        ? connectFailure(this.address.text, error)
         : new ProxyError('BACKEND_LOST', `Lost connection to backend ${this.address.text}${reason}`, { fatal: true, cause: error ?? undefined });
     this.fail(failure, error !== null || this.expectations.length > 0);
   }

@@ -1,7 +1,7 @@
 // The client-facing side of one MariaDB connection: handshake relay, command
 // dispatch, response relay and session tracking.
 import type { Socket, SocketHandler, TLSOptions } from 'bun';
-import { statusRows, STATUS_COLUMNS, isStatusCommand, type AnsweredBy } from '../admin/status.ts';
+import { parseStatusCommand, statusRows, STATUS_COLUMNS, type AnsweredBy } from '../admin/status.ts';
 import { ProxyError, isProxyError } from '../core/errors.ts';
 import { parseStatement, type Statement } from '../core/sql/index.ts';
 import { OutQueue } from '../net/out-queue.ts';
@@ -38,11 +38,23 @@ import { SeqShifter, shiftedPacket } from './wire/seq-shift.ts';
 import { CompressedPacketReader } from './wire/compression.ts';
 import { CompressedOutQueue } from './compressed-out-queue.ts';
 import { decodeUtf8 } from './wire/reader.ts';
+import type { AdmissionTicket } from '../net/admission.ts';
+import { Deadline } from '../net/deadline.ts';
 
 export type FrontendPhase = 'connecting' | 'handshake' | 'auth' | 'command' | 'tunnel' | 'closing' | 'closed';
 
 /** Pipelined client bytes buffered while a command runs before the client is paused. */
 const MAX_PIPELINED_BYTES = 1024 * 1024;
+
+/**
+ * Largest packet a client may send before it has logged in. A HandshakeResponse
+ * with connection attributes and an auth switch reply are a few hundred bytes;
+ * 16 KiB leaves room for Kerberos tokens while keeping what a client that
+ * never logs in can make the proxy hold small.
+ */
+export const MAX_PREAUTH_PACKET_BYTES = 16 * 1024;
+/** Bytes a client may have buffered before login (e.g. sent before the greeting): a packet and its header. */
+const MAX_PREAUTH_BUFFERED_BYTES = MAX_PREAUTH_PACKET_BYTES + 4;
 
 /** What a command in flight needs when its response ends. */
 interface CommandInFlight {
@@ -137,12 +149,17 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
   private authErrorSeq = 2;
   /** Set once the client link is compressed: the read side, inflating what the client sends. */
   private inflater: CompressedPacketReader | null = null;
+  /** Backend connect + greeting, then login: a client never waits on either without bound. */
+  private readonly deadline = new Deadline();
+  private readonly ticket: AdmissionTicket;
 
-  constructor(socket: Socket<ClientConnection>, services: MysqlServices) {
+  constructor(socket: Socket<ClientConnection>, services: MysqlServices, ticket: AdmissionTicket) {
     this.socket = socket;
     this.services = services;
+    this.ticket = ticket;
     this.session = new MysqlSession(services.config.defaultGroup);
-    this.framer = new PacketFramer(services.config.maxPacketSize);
+    this.framer = new PacketFramer(Math.min(MAX_PREAUTH_PACKET_BYTES, services.config.maxPacketSize));
+    this.framer.limitName = 'the limit for packets before login';
     this.out = new OutQueue(socket as Socket<unknown>, (isFull) => {
       if (isFull) this.backend?.pause();
       else this.backend?.resume();
@@ -157,22 +174,39 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
 
   start(): void {
     this.services.onClientOpen(this);
-    const group = this.services.config.groups.get(this.session.group)!;
+    if (this.services.log.isDebug) this.services.log.debug('client connected', { client: this.id, address: this.remoteAddress });
+    const config = this.services.config;
+    const group = config.groups.get(this.session.group)!;
     const backend = new BackendConnection(group.primary, this);
     this.backend = backend;
     backend.expect(new ResponseTracker('single', false), new CaptureSink((result) => this.onGreeting(result)));
-    backend.connect().catch((error: unknown) => {
-      this.services.onBackendError('connect');
-      const proxyError = isProxyError(error) ? error : new ProxyError('BACKEND_UNAVAILABLE', String(error));
-      this.services.log.warn('backend unavailable', { client: this.id, error: proxyError.message });
-      this.sendError(0, errPacketFor('BACKEND_UNAVAILABLE', proxyError.message));
-      this.close();
+    this.deadline.arm(config.backendConnectTimeoutMs, () => {
+      this.refuseBeforeGreeting(
+        new ProxyError('BACKEND_UNAVAILABLE', `cannot connect to backend ${group.primary.text}: no greeting within ${config.backendConnectTimeoutMs} ms (backend_connect_timeout_ms)`),
+      );
     });
+    backend.connect().catch((error: unknown) => {
+      this.refuseBeforeGreeting(isProxyError(error) ? error : new ProxyError('BACKEND_UNAVAILABLE', String(error)));
+    });
+  }
+
+  /** The backend never greeted: one ERR in the pre-handshake form, then close. */
+  private refuseBeforeGreeting(error: ProxyError): void {
+    if (this.phase !== 'connecting') return;
+    this.services.onBackendError('connect');
+    this.services.log.warn('backend unavailable', { client: this.id, code: error.code, error: error.message });
+    this.sendError(0, errPacketFor(error.code, error.message));
+    this.close();
+  }
+
+  private get remoteAddress(): string {
+    return (this.socket as { remoteAddress?: string }).remoteAddress ?? 'unix';
   }
 
   private onGreeting(result: Captured): void {
     if (!result.ok) return; // onBackendClosed reports it
     if (this.phase !== 'connecting') return;
+    this.deadline.arm(this.services.config.handshakeTimeoutMs, () => this.onHandshakeTimeout());
     const bytes = result.bytes;
     if (bytes[4] === Header.Err) {
       // The server refused us before the handshake (too many connections, host blocked): relay verbatim.
@@ -198,11 +232,21 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     this.phase = phase;
   }
 
+  /** Like mariadbd at connect_timeout: a client still logging in is dropped without a word. */
+  private onHandshakeTimeout(): void {
+    if (!this.isOpen || this.phase === 'command') return;
+    this.services.log.info('client did not log in in time, closing', { client: this.id, phase: this.phase, timeout_ms: this.services.config.handshakeTimeoutMs });
+    this.close();
+  }
+
   /** Closes the client and its backend. Idempotent. */
   close(): void {
     if (this.phase === 'closed') return;
     const wasOpen = this.phase !== 'closing';
+    if (this.services.log.isDebug) this.services.log.debug('client closed', { client: this.id, address: this.remoteAddress, phase: this.phase });
     this.phase = 'closed';
+    this.deadline.clear();
+    this.ticket.release();
     this.services.onClientClose(this, wasOpen);
     if (this.waitingWrite !== null) this.services.cancelWrite?.(this.waitingWrite);
     // A batch running on our backend connection finishes first; returnBackend closes it.
@@ -242,6 +286,10 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     if (this.phase === 'closed' || this.phase === 'closing') return;
     try {
       this.framer.push(chunk);
+      if (this.phase !== 'command' && this.framer.buffered > MAX_PREAUTH_BUFFERED_BYTES) {
+        // Before login nothing legitimate is this big; a client pushing more is not logging in.
+        throw new ProxyError('PACKET_TOO_LARGE', `more than ${MAX_PREAUTH_PACKET_BYTES} bytes sent before login`, { fatal: true });
+      }
       this.pump();
     } catch (error) {
       this.fail(error);
@@ -400,7 +448,9 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     const payload = frame.payload;
     if (payload.length === 0) throw new ProxyError('PROTOCOL_VIOLATION', 'empty command packet', { fatal: true });
     if (this.backend === null || !this.backend.isOpen) {
-      throw new ProxyError('BACKEND_LOST', 'Lost connection to backend; reconnect', { fatal: true });
+      // As a direct connection to a gone server: the socket closes, the client library reports 2013.
+      this.close();
+      return;
     }
     const command = payload[0]!;
     const startedAt = performance.now();
@@ -411,8 +461,9 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
         const statement = parseStatement(sqlText, 'mysql', this.parseOptions);
         inFlight.statement = statement;
         this.services.inspectHints(statement);
-        if (statement.kind === 'show' && isStatusCommand(statement.cacheText())) {
-          this.answerStatus(frame.seq, inFlight);
+        const statusCommand = statement.kind === 'show' ? parseStatusCommand(statement.cacheText()) : null;
+        if (statusCommand !== null) {
+          this.answerStatus(frame.seq, inFlight, statusCommand.like);
           return;
         }
         if (this.services.interceptQuery?.(this, frame, statement, startedAt)) return;
@@ -726,8 +777,7 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     this.isWaitingOnCore = false;
     if (!this.isOpen) return Promise.resolve();
     if (this.backend === null || !this.backend.isOpen) {
-      this.sendError(1, errPacketFor('BACKEND_LOST', 'Lost connection to backend'));
-      this.close();
+      this.close(); // as direct: no ERR, the client library reports the lost connection
       return Promise.resolve();
     }
     this.answeredBy = isBatchOfOne ? 'write-batch' : 'primary';
@@ -748,7 +798,15 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
       return;
     }
     this.out.write(buf, start, end);
-    this.capture?.sink.onResponseBytes(buf, start, end);
+    const capture = this.capture;
+    if (capture !== null) {
+      capture.sink.onResponseBytes(buf, start, end);
+      if (capture.sink.isOverflowed) {
+        // It can no longer be cached: waiters run their own query now, not at its end or their timeout.
+        this.capture = null;
+        this.services.cache?.missFailed(capture.key);
+      }
+    }
   }
 
   onResponseEnd(tracker: ResponseTracker): void {
@@ -777,9 +835,9 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     this.inFlight = null;
     inFlight?.onDone?.();
     this.services.onBackendError('lost');
-    if (inFlight && !inFlight.hasRelayed) {
-      this.sendError(inFlight.command === -1 ? 2 + (this.isTls ? 1 : 0) : 1, errPacketFor('BACKEND_LOST', error.message));
-    }
+    this.services.log.info('backend lost during a command, closing the client', { client: this.id, error: error.message });
+    // No ERR of our own: a direct client sees the socket close and its library
+    // reports 2013 "Lost connection"; an injected packet mid-response would be malformed.
     this.close();
   }
 
@@ -787,6 +845,10 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     this.authShifter = null; // commands restart their sequence ids at 0 on both links
     if (tracker.outcome === 'ok' && (this.session.capabilities & Cap.Compress) !== 0) this.enableCompression();
     if (tracker.outcome === 'ok') {
+      this.deadline.clear();
+      this.ticket.authenticated();
+      this.framer.setMaxPayload(this.services.config.maxPacketSize);
+      this.framer.limitName = 'max_packet_size';
       this.enter('command');
       this.services.log.debug('client authenticated', { client: this.id, user: this.session.user });
     } else {
@@ -878,8 +940,8 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
 
   // ---- answers the proxy writes itself ---------------------------------
 
-  private answerStatus(seq: number, inFlight: CommandInFlight): void {
-    const rows = statusRows({
+  private answerStatus(seq: number, inFlight: CommandInFlight, like: string | null): void {
+    const rows = statusRows(like, {
       shard: this.session.group,
       answeredBy: this.answeredBy,
       cacheAgeSeconds: this.cacheAgeSeconds,
@@ -892,11 +954,15 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     this.services.observeQuery(this, inFlight.statement, false, (performance.now() - inFlight.startedAt) / 1000);
   }
 
-  /** Writes an ERR packet with sequence id `seq`. */
+  /**
+   * Writes an ERR packet with sequence id `seq`. Before the greeting reached
+   * the client it is the pre-handshake form: sequence 0 and no SQLSTATE.
+   */
   sendError(seq: number, err: ErrPacket): void {
+    const isPreHandshake = this.handshake === null;
     const w = this.writer.reset().begin();
-    writeErr(w, err);
-    w.end(seq);
+    writeErr(w, err, !isPreHandshake);
+    w.end(isPreHandshake ? 0 : seq);
     this.out.write(w.finish());
   }
 
@@ -924,8 +990,7 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     if (error !== null) {
       this.services.log.info('backend closed', { client: this.id, error: error.message });
       if (this.phase === 'connecting') {
-        this.services.onBackendError('connect');
-        this.sendError(0, errPacketFor('BACKEND_UNAVAILABLE', error.message));
+        this.refuseBeforeGreeting(error);
       } else if (this.isAwaitingBackendTls) {
         this.isAwaitingBackendTls = false;
         this.onBackendTlsFailed(error);

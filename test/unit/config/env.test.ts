@@ -71,7 +71,7 @@ describe('environment overrides', () => {
 
   it('ignores other variables and unset ones', () => {
     const config = load(null, { env: { PATH: '/bin', TQDB_BIN: 'x', TQDBPROXY_MARIADB_LISTEN: undefined } });
-    expect(config.mariadb.listen.text).toBe('0.0.0.0:3307');
+    expect(config.mariadb.listen.text).toBe('127.0.0.1:3307');
   });
 
   it('lets --metrics win over the environment and the file', () => {

@@ -127,6 +127,6 @@ describe('reloadConfig', () => {
     const running = load(file);
     writeFileSync(file, '[mariadb]\nlisten = :99999\n');
     expect(() => reloadConfig(running, { file, env: {} })).toThrow(ConfigError);
-    expect(running.mariadb.listen.text).toBe('0.0.0.0:3307');
+    expect(running.mariadb.listen.text).toBe('127.0.0.1:3307');
   });
 });

@@ -102,3 +102,17 @@ describe('maskHandshakeResponse', () => {
     expect(maskHandshakeResponse(raw)).toBe(raw);
   });
 });
+
+describe('ERR packets before the greeting (issue #10, finding 4)', () => {
+  it('have no # SQLSTATE marker, as mariadbd\'s own "Too many connections"', async () => {
+    const { writeErr } = await import('../../../src/mysql/wire/packets/err.ts');
+    const { PacketWriter } = await import('../../../src/mysql/wire/writer.ts');
+    const w = new PacketWriter().begin();
+    writeErr(w, { code: 1040, sqlState: '08004', message: 'Too many connections' }, false);
+    w.end(0);
+    const bytes = Buffer.from(w.finish());
+    // 3-byte length, seq 0, 0xff, errno LE, message: nothing in between.
+    expect([...bytes.subarray(0, 7)]).toEqual([23, 0, 0, 0, 0xff, 0x10, 0x04]);
+    expect(bytes.subarray(7).toString()).toBe('Too many connections');
+  });
+});
