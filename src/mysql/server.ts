@@ -1,5 +1,6 @@
 // Accepts MariaDB clients on TCP and, optionally, a unix socket.
 import type { Socket, SocketHandler, TCPSocketListener, UnixSocketListener } from 'bun';
+import { deepenListenBacklog } from '../net/listen-backlog.ts';
 import { unlinkSync, existsSync } from 'node:fs';
 import type { Address } from '../config/types.ts';
 import { ClientAdmission, refusalMessage, type AdmissionLimits, type AdmissionTicket } from '../net/admission.ts';
@@ -126,6 +127,7 @@ export class MysqlServer {
         throw listenFailure('[mariadb] listen', address.text, error);
       }
       this.listeners.push(listener);
+      deepenListenBacklog(listener.port);
       bound = `${address.host.includes(':') ? `[${address.host}]` : address.host}:${listener.port}`;
     } else {
       this.listeners.push(this.listenUnix(address.path, handlers, '[mariadb] listen'));
