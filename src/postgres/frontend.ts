@@ -1,0 +1,647 @@
+// The client-facing side of one PostgreSQL connection: startup and auth relay,
+// message dispatch, response relay and session tracking.
+// https://www.postgresql.org/docs/current/protocol-flow.html
+import type { Socket } from 'bun';
+import { STATUS_COLUMNS, isStatusCommand } from '../admin/status.ts';
+import { ProxyError, isProxyError } from '../core/errors.ts';
+import { SessionEngine, SessionState, type CacheCapture, type Plan } from '../core/session/index.ts';
+import { parseStatement, type Statement } from '../core/sql/index.ts';
+import { OutQueue } from '../net/out-queue.ts';
+import { pauseReading, resumeReading } from '../net/socket.ts';
+import { PgBackendConnection, type BackendOwner, type ResponseSink } from './backend.ts';
+import { errorResponseFor } from './errors.ts';
+import type { PgServices } from './services.ts';
+import { AuthCode, Backend, Frontend, TxStatus } from './wire/constants.ts';
+import { MessageFramer, type Frame } from './wire/framing.ts';
+import {
+  REFUSE_ENCRYPTION,
+  readAuthenticationCode,
+  readBackendKeyData,
+  readBind,
+  readErrorFields,
+  readExecute,
+  readParameterStatus,
+  readParse,
+  readQuery,
+  readStartup,
+  readTarget,
+  writeErrorResponse,
+  writeReadyForQuery,
+  writeTextResultSet,
+  type ErrorResponse,
+} from './wire/messages.ts';
+import { MessageWriter } from './wire/writer.ts';
+
+export type FrontendPhase = 'startup' | 'connecting' | 'auth' | 'ready' | 'closing' | 'closed';
+
+/** Client bytes buffered while the connection waits (cache leader, idle point) before the client is paused. */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+
+let nextClientId = 1;
+
+/** One response being relayed to the client (a Query's, a Sync's or a FunctionCall's). */
+class RelaySegment implements ResponseSink {
+  private hasError = false;
+  private commands = 0;
+
+  constructor(
+    private readonly client: PgClientConnection,
+    /** Statements this response answers (a Query's, or the Executes before a Sync). */
+    private readonly statements: readonly Statement[],
+    private readonly startedAt: number,
+    private readonly capture: CacheCapture | null,
+  ) {}
+
+  onMessage(type: number, body: Uint8Array | null): void {
+    if (type === Backend.ErrorResponse) {
+      this.hasError = true;
+      this.client.noteServerError(body!);
+    } else if (type === Backend.CommandComplete) {
+      this.commands++;
+    } else if (type === Backend.ParameterStatus) {
+      this.client.onParameterStatus(body!);
+      // An asynchronous message is no part of the statement's answer.
+      this.capture?.abort();
+    } else if (type === Backend.NotificationResponse) {
+      this.capture?.abort();
+    }
+  }
+
+  onBytes(buf: Uint8Array, start: number, end: number): void {
+    this.client.relayToClient(buf, start, end);
+    this.capture?.append(buf, start, end);
+  }
+
+  onEnd(txStatus: number): void {
+    this.capture?.finish(!this.hasError);
+    this.client.onResponseEnd(txStatus, this.statements, !this.hasError, this.commands, this.startedAt);
+  }
+
+  onLost(error: ProxyError): void {
+    this.capture?.abort();
+    this.client.onResponseLost(error);
+  }
+}
+
+/** A stale cache entry refreshed on the client's own connection: captured, not relayed. */
+class RefreshSegment implements ResponseSink {
+  private hasError = false;
+
+  constructor(
+    private readonly client: PgClientConnection,
+    private readonly capture: CacheCapture,
+  ) {}
+
+  onMessage(type: number, body: Uint8Array | null): void {
+    if (type === Backend.ErrorResponse) this.hasError = true;
+    else if (type === Backend.ParameterStatus) this.client.onParameterStatus(body!);
+    if (type === Backend.ParameterStatus || type === Backend.NotificationResponse) this.capture.abort();
+  }
+
+  onBytes(buf: Uint8Array, start: number, end: number): void {
+    this.capture.append(buf, start, end);
+  }
+
+  onEnd(txStatus: number): void {
+    this.capture.finish(!this.hasError);
+    this.client.onRefreshEnd(txStatus);
+  }
+
+  onLost(error: ProxyError): void {
+    this.capture.abort();
+    this.client.onResponseLost(error);
+  }
+}
+
+/** The startup response: authentication exchange, ParameterStatus, BackendKeyData, ReadyForQuery. */
+class StartupSegment implements ResponseSink {
+  constructor(private readonly client: PgClientConnection) {}
+
+  onMessage(type: number, body: Uint8Array | null): void {
+    if (type === Backend.Authentication) this.client.onAuthentication(readAuthenticationCode(body!));
+    else if (type === Backend.BackendKeyData) this.client.onBackendKeyData(body!);
+    else if (type === Backend.ParameterStatus) this.client.onParameterStatus(body!);
+    else if (type === Backend.ErrorResponse) this.client.noteServerError(body!);
+  }
+
+  onBytes(buf: Uint8Array, start: number, end: number): void {
+    this.client.relayToClient(buf, start, end);
+  }
+
+  onEnd(txStatus: number): void {
+    this.client.onStartupEnd(txStatus);
+  }
+
+  onLost(error: ProxyError): void {
+    this.client.onResponseLost(error);
+  }
+}
+
+export class PgClientConnection implements BackendOwner {
+  readonly id = nextClientId++;
+  phase: FrontendPhase = 'startup';
+  readonly session: SessionState;
+  readonly engine: SessionEngine;
+  private readonly socket: Socket<PgClientConnection>;
+  private readonly out: OutQueue;
+  private readonly framer: MessageFramer;
+  private readonly services: PgServices;
+  private readonly writer = new MessageWriter();
+  private backend: PgBackendConnection | null = null;
+  private isClientPaused = false;
+  /** True while the core works on a message asynchronously (a cache leader): later messages wait. */
+  private isWaitingOnCore = false;
+  /** True while a message that needs every earlier answer delivered waits for the backend to catch up. */
+  private isWaitingForIdle = false;
+  /** Extended-protocol messages sent since the last Sync: the backend owes them no ReadyForQuery yet. */
+  private hasUnsynced = false;
+  /** Statements prepared by name ('' is the unnamed one), for metrics and session effects. */
+  private readonly statements = new Map<string, Statement>();
+  private readonly portals = new Map<string, Statement | null>();
+  /** Statements executed since the last Sync. */
+  private executed: Statement[] = [];
+  private syncStartedAt = 0;
+  /** Client messages forwarded but not yet written: one backend write per run of adjacent messages. */
+  private runFirst: Uint8Array | null = null;
+  private runEnd = 0;
+  /** The backend's own cancel key, registered with the proxy's key map. */
+  private cancelKey: { processId: number; secretKey: number } | null = null;
+  /** The last ErrorResponse was FATAL: the server has told the client why it closes. */
+  private hasServerFatal = false;
+  private isAuthenticated = false;
+
+  constructor(socket: Socket<PgClientConnection>, services: PgServices) {
+    this.socket = socket;
+    this.services = services;
+    this.session = new SessionState('postgres', services.config.defaultGroup);
+    this.engine = new SessionEngine(services.engine);
+    this.framer = new MessageFramer(services.config.maxPacketSize);
+    this.out = new OutQueue(socket as Socket<unknown>, (isFull) => {
+      if (isFull) this.backend?.pause();
+      else this.backend?.resume();
+    });
+  }
+
+  // ---- lifecycle -------------------------------------------------------
+
+  start(): void {
+    this.services.onClientOpen(this);
+  }
+
+  private enter(phase: FrontendPhase): void {
+    if (this.services.log.isDebug) this.services.log.debug('client phase', { client: this.id, from: this.phase, to: phase });
+    this.phase = phase;
+  }
+
+  get isOpen(): boolean {
+    return this.phase !== 'closed' && this.phase !== 'closing';
+  }
+
+  /** No response owed and nothing half-sent: the connection can be closed without cutting an answer. */
+  get isIdle(): boolean {
+    if (this.phase !== 'ready') return this.phase !== 'auth' && this.phase !== 'connecting';
+    return !this.isWaitingOnCore && !this.hasUnsynced && (this.backend === null || this.backend.pendingResponses === 0);
+  }
+
+  /** Closes the client and its backend. Idempotent. */
+  close(): void {
+    if (this.phase === 'closed') return;
+    const wasOpen = this.phase !== 'closing';
+    this.phase = 'closed';
+    if (this.cancelKey !== null) this.services.cancelKeys.unregister(this.cancelKey.processId, this.cancelKey.secretKey, this);
+    this.services.onClientClose(this, wasOpen);
+    const backend = this.backend;
+    if (backend !== null && backend.isOpen && this.isAuthenticated && backend.pendingResponses === 0) {
+      // A polite goodbye, so the server logs no "unexpected EOF".
+      backend.write(TERMINATE);
+    }
+    backend?.close();
+    this.out.close();
+    this.socket.end();
+  }
+
+  /** Graceful shutdown of an idle connection: PostgreSQL's own 57P01 FATAL, then close. */
+  shutdown(): void {
+    if (!this.isOpen) return;
+    if (this.phase === 'ready' && (this.backend === null || this.backend.isAtMessageBoundary)) {
+      this.sendError(errorResponseFor('SHUTTING_DOWN', 'terminating connection due to administrator command (tqdbproxy is shutting down)'));
+    }
+    this.close();
+  }
+
+  // ---- client side -----------------------------------------------------
+
+  onClientData(chunk: Uint8Array): void {
+    if (!this.isOpen) return;
+    try {
+      this.framer.push(chunk);
+      this.pump();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  onClientDrain(): void {
+    this.out.drain();
+  }
+
+  /** Processes buffered client messages as far as the current state allows. */
+  private pump(): void {
+    try {
+      for (;;) {
+        if (!this.isOpen || this.phase === 'connecting' || this.isWaitingOnCore || this.isWaitingForIdle) break;
+        const frame = this.framer.next();
+        if (frame === null) break;
+        switch (this.phase) {
+          case 'startup':
+            this.onStartupMessage(frame);
+            break;
+          case 'auth':
+            this.onAuthMessage(frame);
+            break;
+          case 'ready':
+            this.onMessage(frame);
+            break;
+        }
+      }
+      this.flushRun();
+    } catch (error) {
+      this.flushRun();
+      this.fail(error);
+      return;
+    }
+    this.applyClientBackpressure();
+  }
+
+  private applyClientBackpressure(): void {
+    const isWaiting = this.isWaitingOnCore || this.isWaitingForIdle || this.phase === 'connecting';
+    const shouldPause = isWaiting && this.framer.buffered > MAX_BUFFERED_BYTES;
+    if (shouldPause !== this.isClientPaused) {
+      this.isClientPaused = shouldPause;
+      if (shouldPause) pauseReading(this.socket as Socket<unknown>);
+      else resumeReading(this.socket as Socket<unknown>);
+    }
+  }
+
+  private onStartupMessage(frame: Frame): void {
+    const startup = readStartup(frame.body);
+    switch (startup.kind) {
+      case 'ssl':
+      case 'gssenc':
+        // No TLS or GSS encryption in the proxy yet: 'N' tells the client to go on in plain text (or give up, per sslmode).
+        this.out.write(REFUSE_ENCRYPTION);
+        this.framer.expectStartup();
+        return;
+      case 'cancel':
+        this.services.cancelKeys.cancel(startup.processId, startup.secretKey, Uint8Array.from(frame.raw)); // owned: sent after a connect
+        this.close();
+        return;
+      case 'startup': {
+        const user = startup.parameters.get('user') ?? '';
+        this.session.user = user;
+        this.session.database = startup.parameters.get('database') ?? user;
+        this.connectBackend(Uint8Array.from(frame.raw)); // owned: sent once the backend is connected
+        return;
+      }
+    }
+  }
+
+  private connectBackend(startupMessage: Uint8Array): void {
+    this.enter('connecting');
+    const group = this.services.config.groups.get(this.session.group)!;
+    const backend = new PgBackendConnection(group.primary, this);
+    this.backend = backend;
+    backend
+      .connect()
+      .then(() => {
+        if (!this.isOpen) {
+          backend.close();
+          return;
+        }
+        backend.expect(new StartupSegment(this));
+        backend.write(startupMessage);
+        this.enter('auth');
+        this.pump();
+      })
+      .catch((error: unknown) => {
+        if (!this.isOpen) return;
+        this.services.onBackendError('connect');
+        const proxyError = isProxyError(error) ? error : new ProxyError('BACKEND_UNAVAILABLE', String(error), { fatal: true });
+        this.services.log.warn('backend unavailable', { client: this.id, error: proxyError.message });
+        this.sendError(errorResponseFor('BACKEND_UNAVAILABLE', proxyError.message));
+        this.close();
+      });
+  }
+
+  /** During authentication the client only answers the server's challenges ('p') or gives up ('X'). */
+  private onAuthMessage(frame: Frame): void {
+    if (frame.type === Frontend.Password) {
+      this.backend!.write(frame.raw);
+      return;
+    }
+    if (frame.type === Frontend.Terminate) {
+      this.close();
+      return;
+    }
+    throw new ProxyError('PROTOCOL_VIOLATION', `expected password response, got message type ${frame.type}`, { fatal: true });
+  }
+
+  // ---- messages after startup ----------------------------------------------
+
+  private onMessage(frame: Frame): void {
+    const backend = this.backend;
+    if (backend === null || !backend.isOpen) throw new ProxyError('BACKEND_LOST', 'lost connection to backend; reconnect', { fatal: true });
+    switch (frame.type) {
+      case Frontend.Query:
+        this.onQuery(frame);
+        return;
+      case Frontend.Parse: {
+        const { name, sql } = readParse(frame.body);
+        const statement = parseStatement(sql, 'postgres');
+        this.services.inspectHints(statement);
+        this.statements.set(name, statement);
+        this.forwardExtended(frame);
+        return;
+      }
+      case Frontend.Bind: {
+        const bind = readBind(frame.body);
+        this.portals.set(bind.portal, this.statements.get(bind.statement) ?? null);
+        this.forwardExtended(frame);
+        return;
+      }
+      case Frontend.Execute: {
+        const statement = this.portals.get(readExecute(frame.body).portal);
+        if (statement) this.executed.push(statement);
+        this.forwardExtended(frame);
+        return;
+      }
+      case Frontend.Close: {
+        const target = readTarget(frame.body);
+        if (target.kind === 0x53) this.statements.delete(target.name);
+        else this.portals.delete(target.name);
+        this.forwardExtended(frame);
+        return;
+      }
+      case Frontend.Describe:
+      case Frontend.Flush:
+        this.forwardExtended(frame);
+        return;
+      case Frontend.Sync: {
+        const startedAt = this.hasUnsynced ? this.syncStartedAt : performance.now();
+        const executed = this.executed;
+        this.executed = [];
+        this.hasUnsynced = false;
+        // The unnamed portal does not survive the end of the implicit transaction.
+        this.portals.delete('');
+        this.forward(frame, new RelaySegment(this, executed, startedAt, null));
+        this.engine.forwarded({ kind: 'primary', group: this.session.group });
+        return;
+      }
+      case Frontend.FunctionCall:
+        this.forward(frame, new RelaySegment(this, [], performance.now(), null));
+        return;
+      case Frontend.CopyData:
+      case Frontend.CopyDone:
+      case Frontend.CopyFail:
+        // Part of a COPY FROM STDIN the server is already answering.
+        this.forward(frame, null);
+        return;
+      case Frontend.Terminate:
+        this.flushRun();
+        this.isAuthenticated = false; // the Terminate below is the goodbye
+        backend.write(frame.raw);
+        this.close();
+        return;
+      default:
+        throw new ProxyError('PROTOCOL_VIOLATION', `invalid frontend message type ${frame.type}`, { fatal: true });
+    }
+  }
+
+  private forwardExtended(frame: Frame): void {
+    if (!this.hasUnsynced) {
+      this.hasUnsynced = true;
+      this.syncStartedAt = performance.now();
+    }
+    this.forward(frame, null);
+  }
+
+  /** Sends a client message on (in one write with its neighbours); `sink` receives the response it ends with. */
+  private forward(frame: Frame, sink: ResponseSink | null): void {
+    const raw = frame.raw;
+    const run = this.runFirst;
+    if (run !== null && (run.buffer !== raw.buffer || this.runEnd !== raw.byteOffset)) this.flushRun();
+    if (this.runFirst === null) this.runFirst = raw;
+    this.runEnd = raw.byteOffset + raw.length;
+    if (sink !== null) this.backend!.expect(sink);
+  }
+
+  private flushRun(): void {
+    const first = this.runFirst;
+    if (first === null) return;
+    this.runFirst = null;
+    this.backend?.write(new Uint8Array(first.buffer, first.byteOffset, this.runEnd - first.byteOffset));
+  }
+
+  private onQuery(frame: Frame): void {
+    const startedAt = performance.now();
+    const statement = parseStatement(readQuery(frame.body), 'postgres');
+    this.services.inspectHints(statement);
+    const mayAnswerHere = (statement.kind === 'show' && isStatusCommand(statement.cacheText())) || (this.services.engine.cache !== null && statement.isCacheable());
+    if (mayAnswerHere && !this.isBackendCaughtUp) {
+      // Its answer may come from the proxy, after every answer still owed: read it again then.
+      this.framer.rewind(frame);
+      this.isWaitingForIdle = true;
+      return;
+    }
+    const plan = this.engine.plan({ statement, encoding: 'simple', parameters: '', canAnswerHere: mayAnswerHere, canBatch: false }, this.session);
+    this.carryOut(plan, frame, statement, startedAt);
+  }
+
+  private get isBackendCaughtUp(): boolean {
+    return this.runFirst === null && !this.hasUnsynced && this.backend !== null && this.backend.pendingResponses === 0;
+  }
+
+  private carryOut(plan: Plan, frame: Frame, statement: Statement, startedAt: number): void {
+    switch (plan.kind) {
+      case 'status': {
+        const w = this.writer.reset();
+        writeTextResultSet(w, STATUS_COLUMNS, plan.rows, 'SHOW');
+        writeReadyForQuery(w, this.txStatus);
+        this.out.write(w.finish());
+        this.services.observeQuery(statement, false, (performance.now() - startedAt) / 1000);
+        return;
+      }
+      case 'cache-hit':
+        this.out.write(plan.bytes);
+        this.services.observeQuery(statement, true, (performance.now() - startedAt) / 1000);
+        if (plan.refresh !== null) {
+          this.backend!.expect(new RefreshSegment(this, plan.refresh));
+          this.backend!.write(frame.raw);
+        }
+        return;
+      case 'wait': {
+        const raw = Uint8Array.from(frame.raw); // owned: the frame is borrowed, it may be sent later
+        this.isWaitingOnCore = true;
+        void plan.result.then((entry) => {
+          this.isWaitingOnCore = false;
+          if (!this.isOpen) return;
+          if (entry !== null) {
+            this.engine.answeredFromWait();
+            this.out.write(entry.bytes);
+            this.services.observeQuery(statement, true, (performance.now() - startedAt) / 1000);
+          } else if (this.backend !== null && this.backend.isOpen) {
+            this.engine.forwarded({ kind: 'primary', group: this.session.group });
+            this.backend.expect(new RelaySegment(this, [statement], startedAt, null));
+            this.backend.write(raw);
+          } else {
+            this.sendError(errorResponseFor('BACKEND_LOST', 'lost connection to backend'));
+            this.close();
+            return;
+          }
+          this.pump();
+        });
+        return;
+      }
+      case 'lead':
+        this.engine.forwarded(plan.target);
+        this.forward(frame, new RelaySegment(this, [statement], startedAt, plan.capture));
+        return;
+      case 'batch':
+        // The PostgreSQL front end offers no batch form yet (canBatch is false), so the engine never plans one.
+        throw new ProxyError('INTERNAL', 'a batch plan for a PostgreSQL statement', { fatal: true });
+      case 'forward':
+        this.engine.forwarded(plan.target);
+        this.forward(frame, new RelaySegment(this, [statement], startedAt, null));
+        return;
+    }
+  }
+
+  /** The last ReadyForQuery status from the server: the proxy's own ReadyForQuery repeats it. */
+  private txStatus: number = TxStatus.Idle;
+
+  // ---- the backend's answers ------------------------------------------------
+
+  relayToClient(buf: Uint8Array, start: number, end: number): void {
+    this.out.write(buf, start, end);
+  }
+
+  onResponseEnd(txStatus: number, statements: readonly Statement[], isOk: boolean, commands: number, startedAt: number): void {
+    this.applyTxStatus(txStatus);
+    const seconds = (performance.now() - startedAt) / 1000;
+    for (const statement of statements) {
+      this.engine.afterResponse(this.session, statement, { isOk, statementsRun: commands });
+      this.services.observeQuery(statement, false, seconds);
+    }
+    this.afterResponse();
+  }
+
+  onRefreshEnd(txStatus: number): void {
+    this.applyTxStatus(txStatus);
+    this.afterResponse();
+  }
+
+  private afterResponse(): void {
+    if (this.isWaitingForIdle && this.backend !== null && this.backend.pendingResponses === 0) {
+      this.isWaitingForIdle = false;
+      this.pump();
+    }
+  }
+
+  private applyTxStatus(txStatus: number): void {
+    this.txStatus = txStatus;
+    this.session.isServerInTransaction = txStatus !== TxStatus.Idle;
+  }
+
+  onResponseLost(error: ProxyError): void {
+    this.reportLostBackend(error);
+  }
+
+  onAuthentication(code: number): void {
+    if (code === AuthCode.Ok) this.isAuthenticated = true;
+  }
+
+  onBackendKeyData(body: Uint8Array): void {
+    const key = readBackendKeyData(body);
+    if (this.cancelKey !== null) this.services.cancelKeys.unregister(this.cancelKey.processId, this.cancelKey.secretKey, this);
+    this.cancelKey = key;
+    // The client gets the backend's own key (relayed as is); the proxy maps it to that backend's address.
+    this.services.cancelKeys.register(key.processId, key.secretKey, this.backend!.address, this);
+  }
+
+  onParameterStatus(body: Uint8Array): void {
+    const { name, value } = readParameterStatus(body);
+    if (name === 'client_encoding') this.session.charset = value;
+  }
+
+  noteServerError(body: Uint8Array): void {
+    this.hasServerFatal = readErrorFields(body).severity === 'FATAL' || this.hasServerFatal;
+  }
+
+  onStartupEnd(txStatus: number): void {
+    this.applyTxStatus(txStatus);
+    this.enter('ready');
+    this.services.log.debug('client authenticated', { client: this.id, user: this.session.user });
+    this.pump();
+  }
+
+  // ---- BackendOwner ----------------------------------------------------
+
+  onUnsolicitedMessage(type: number, body: Uint8Array | null): void {
+    if (type === Backend.ParameterStatus) this.onParameterStatus(body!);
+    else if (type === Backend.ErrorResponse) this.noteServerError(body!);
+  }
+
+  onUnsolicitedBytes(buf: Uint8Array, start: number, end: number): void {
+    // NotificationResponse while idle, or the server's FATAL before it closes: the client would have seen them directly too.
+    this.out.write(buf, start, end);
+  }
+
+  onBackendClosed(error: ProxyError | null): void {
+    if (error !== null) this.reportLostBackend(error);
+    else this.close();
+  }
+
+  onBackendBackpressure(isFull: boolean): void {
+    if (isFull) pauseReading(this.socket as Socket<unknown>);
+    else if (!this.isClientPaused) resumeReading(this.socket as Socket<unknown>);
+  }
+
+  /** The backend went away: tell the client why (unless the server already did, or a message is half-relayed), then close. */
+  private reportLostBackend(error: ProxyError): void {
+    if (!this.isOpen) return;
+    const backend = this.backend;
+    this.services.onBackendError(this.phase === 'connecting' ? 'connect' : 'lost');
+    this.services.log.info('backend closed', { client: this.id, error: error.message });
+    if (!this.hasServerFatal && (backend === null || backend.isAtMessageBoundary)) {
+      const code = this.services.isShuttingDown ? 'SHUTTING_DOWN' : error.code === 'BACKEND_UNAVAILABLE' ? 'BACKEND_UNAVAILABLE' : 'BACKEND_LOST';
+      this.sendError(errorResponseFor(code, error.message));
+    }
+    this.close();
+  }
+
+  // ---- answers the proxy writes itself ---------------------------------
+
+  private sendError(e: ErrorResponse): void {
+    const w = this.writer.reset();
+    writeErrorResponse(w, e);
+    this.out.write(w.finish());
+  }
+
+  /** Top-level error handling: a ProxyError goes to the client; anything else is a bug, logged and hidden. */
+  private fail(error: unknown): void {
+    if (!this.isOpen) return;
+    const atBoundary = this.backend === null || this.backend.isAtMessageBoundary;
+    if (isProxyError(error)) {
+      this.services.log.warn('client error', { client: this.id, code: error.code, error: error.message });
+      if (atBoundary) this.sendError(errorResponseFor(error.code, error.message));
+      if (error.fatal) this.close();
+      return;
+    }
+    this.services.log.error('internal error', { client: this.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    if (atBoundary) this.sendError(errorResponseFor('INTERNAL', `internal proxy error (connection ${this.id}); see the proxy log`));
+    this.close();
+  }
+}
+
+/** Terminate, built once. */
+const TERMINATE: Uint8Array = Uint8Array.of(Frontend.Terminate, 0, 0, 0, 4);
