@@ -4,7 +4,7 @@
 import type { Socket } from 'bun';
 import { STATUS_COLUMNS, isStatusCommand } from '../admin/status.ts';
 import { ProxyError, isProxyError } from '../core/errors.ts';
-import { SessionEngine, SessionState, type CacheCapture, type Plan } from '../core/session/index.ts';
+import { SessionEngine, SessionState, type CacheCapture, type Plan, type Target } from '../core/session/index.ts';
 import { parseStatement, type Statement } from '../core/sql/index.ts';
 import { OutQueue } from '../net/out-queue.ts';
 import { pauseReading, resumeReading } from '../net/socket.ts';
@@ -169,12 +169,15 @@ export class PgClientConnection implements BackendOwner {
   /** The last ErrorResponse was FATAL: the server has told the client why it closes. */
   private hasServerFatal = false;
   private isAuthenticated = false;
+  /** Where forwarded statements go: this session's group primary (one per connection, not one per statement). */
+  private readonly primary: Target;
 
   constructor(socket: Socket<PgClientConnection>, services: PgServices) {
     this.socket = socket;
     this.services = services;
     this.session = new SessionState('postgres', services.config.defaultGroup);
     this.engine = new SessionEngine(services.engine);
+    this.primary = { kind: 'primary', group: this.session.group };
     this.framer = new MessageFramer(services.config.maxPacketSize);
     this.out = new OutQueue(socket as Socket<unknown>, (isFull) => {
       if (isFull) this.backend?.pause();
@@ -394,7 +397,7 @@ export class PgClientConnection implements BackendOwner {
         // The unnamed portal does not survive the end of the implicit transaction.
         this.portals.delete('');
         this.forward(frame, new RelaySegment(this, executed, startedAt, null));
-        this.engine.forwarded({ kind: 'primary', group: this.session.group });
+        this.engine.forwarded(this.primary);
         return;
       }
       case Frontend.FunctionCall:
@@ -490,7 +493,7 @@ export class PgClientConnection implements BackendOwner {
             this.out.write(entry.bytes);
             this.services.observeQuery(statement, true, (performance.now() - startedAt) / 1000);
           } else if (this.backend !== null && this.backend.isOpen) {
-            this.engine.forwarded({ kind: 'primary', group: this.session.group });
+            this.engine.forwarded(this.primary);
             this.backend.expect(new RelaySegment(this, [statement], startedAt, null));
             this.backend.write(raw);
           } else {

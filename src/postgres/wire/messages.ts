@@ -5,6 +5,13 @@ import { Backend, ErrorField, StartupCode, TEXT_OID, TxStatus } from './constant
 import { MessageReader, readI32 } from './reader.ts';
 import { MessageWriter } from './writer.ts';
 
+/**
+ * Codec scratch: one cursor shared by the read functions below, reset for
+ * each call and never kept across one, so reading a message allocates no
+ * cursor (JS runs one call at a time).
+ */
+const scratch = new MessageReader();
+
 export type StartupMessage =
   | { kind: 'startup'; protocol: number; parameters: Map<string, string> }
   | { kind: 'ssl' }
@@ -14,6 +21,7 @@ export type StartupMessage =
 
 /** Reads an untyped startup-phase message body (after its int32 length). */
 export function readStartup(body: Uint8Array): StartupMessage {
+  // Not the scratch cursor: startup is rare and its parameters are read in a loop.
   const r = new MessageReader().reset(body);
   const code = r.i32();
   switch (code) {
@@ -46,7 +54,7 @@ export interface ParseMessage {
 }
 
 export function readParse(body: Uint8Array): ParseMessage {
-  const r = new MessageReader().reset(body);
+  const r = scratch.reset(body);
   return { name: r.cstr(), sql: r.cstr() };
 }
 
@@ -62,7 +70,7 @@ export interface BindMessage {
 }
 
 export function readBind(body: Uint8Array): BindMessage {
-  const r = new MessageReader().reset(body);
+  const r = scratch.reset(body);
   const portal = r.cstr();
   const statement = r.cstr();
   return { portal, statement, parameters: body.subarray(r.pos) };
@@ -70,19 +78,19 @@ export function readBind(body: Uint8Array): BindMessage {
 
 /** Describe and Close: 'S' (statement) or 'P' (portal), then the name. */
 export function readTarget(body: Uint8Array): { kind: number; name: string } {
-  const r = new MessageReader().reset(body);
+  const r = scratch.reset(body);
   return { kind: r.u8(), name: r.cstr() };
 }
 
 /** Execute: the portal and the row limit (0 = all rows). */
 export function readExecute(body: Uint8Array): { portal: string; maxRows: number } {
-  const r = new MessageReader().reset(body);
+  const r = scratch.reset(body);
   return { portal: r.cstr(), maxRows: r.i32() };
 }
 
 /** The SQL of a Query message. */
 export function readQuery(body: Uint8Array): string {
-  return new MessageReader().reset(body).cstr();
+  return scratch.reset(body).cstr();
 }
 
 /** BackendKeyData: the key a CancelRequest must quote. */
@@ -97,13 +105,13 @@ export function readAuthenticationCode(body: Uint8Array): number {
 
 /** ParameterStatus: name and value. */
 export function readParameterStatus(body: Uint8Array): { name: string; value: string } {
-  const r = new MessageReader().reset(body);
+  const r = scratch.reset(body);
   return { name: r.cstr(), value: r.cstr() };
 }
 
 /** The SQLSTATE and the non-localised severity of an ErrorResponse or NoticeResponse. */
 export function readErrorFields(body: Uint8Array): { code: string; severity: string; message: string } {
-  const r = new MessageReader().reset(body);
+  const r = scratch.reset(body);
   let code = '';
   let severity = '';
   let localised = '';

@@ -52,6 +52,11 @@ export class MessageReader {
   /** A NUL-terminated string, decoded as UTF-8. */
   cstr(): string {
     const start = this.pos;
+    // The unnamed statement and portal are the common case: no decoder call for them.
+    if (start < this.end && this.buf[start] === 0) {
+      this.pos = start + 1;
+      return '';
+    }
     const nul = this.buf.indexOf(0, start);
     if (nul < 0 || nul >= this.end) throw new ProxyError('PROTOCOL_VIOLATION', 'invalid message format: unterminated string', { fatal: true });
     this.pos = nul + 1;
