@@ -50,6 +50,8 @@ class RelaySegment implements ResponseSink {
     private readonly statements: readonly Statement[],
     private readonly startedAt: number,
     private readonly capture: CacheCapture | null,
+    /** Statements the response's Parse messages create: confirmed when it ends without error. */
+    private readonly parsedNames: readonly string[] = [],
   ) {}
 
   onMessage(type: number, body: Uint8Array | null): void {
@@ -74,6 +76,7 @@ class RelaySegment implements ResponseSink {
 
   onEnd(txStatus: number): void {
     this.capture?.finish(!this.hasError);
+    if (!this.hasError && this.parsedNames.length > 0) this.client.confirmParsed(this.parsedNames);
     this.client.onResponseEnd(txStatus, this.statements, !this.hasError, this.commands, this.startedAt);
   }
 
@@ -109,6 +112,25 @@ class RefreshSegment implements ResponseSink {
 
   onLost(error: ProxyError): void {
     this.capture.abort();
+    this.client.onResponseLost(error);
+  }
+}
+
+/** An answer the proxy asked for on its own behalf (a replayed Parse): not relayed. */
+class DiscardSegment implements ResponseSink {
+  constructor(private readonly client: PgClientConnection) {}
+
+  onMessage(type: number, body: Uint8Array | null): void {
+    if (type === Backend.ParameterStatus) this.client.onParameterStatus(body!);
+  }
+
+  onBytes(): void {}
+
+  onEnd(txStatus: number): void {
+    this.client.onRefreshEnd(txStatus);
+  }
+
+  onLost(error: ProxyError): void {
     this.client.onResponseLost(error);
   }
 }
@@ -155,8 +177,10 @@ export class PgClientConnection implements BackendOwner {
   private isWaitingForIdle = false;
   /** Extended-protocol messages sent since the last Sync: the backend owes them no ReadyForQuery yet. */
   private hasUnsynced = false;
-  /** Statements prepared by name ('' is the unnamed one), for metrics and session effects. */
-  private readonly statements = new Map<string, Statement>();
+  /** Statements prepared by name ('' is the unnamed one), for metrics, effects and cache keys. */
+  private readonly statements = new Map<string, PreparedStatement>();
+  /** The extended-protocol messages since the last Sync (reused: reset when a group opens). */
+  private readonly group: ExtendedGroup = { shape: '', isCacheable: false, statement: null, paramTypes: '', bindParameters: '', parseRaw: null, firstRaw: null, parsedNames: [] };
   private readonly portals = new Map<string, Statement | null>();
   /** Statements executed since the last Sync. */
   private executed: Statement[] = [];
@@ -359,47 +383,69 @@ export class PgClientConnection implements BackendOwner {
         this.onQuery(frame);
         return;
       case Frontend.Parse: {
-        const { name, sql } = readParse(frame.body);
+        const { name, sql, paramTypes } = readParse(frame.body);
         const statement = parseStatement(sql, 'postgres');
         this.services.inspectHints(statement);
-        this.statements.set(name, statement);
-        this.forwardExtended(frame);
+        this.statements.set(name, { statement, paramTypes: latin1(paramTypes), isConfirmed: false });
+        const group = this.openGroup(frame);
+        group.shape += 'P';
+        group.parseRaw = frame.raw;
+        group.parsedNames.push(name);
+        group.statement = statement;
+        group.paramTypes = latin1(paramTypes);
+        this.forward(frame, null);
         return;
       }
       case Frontend.Bind: {
         const bind = readBind(frame.body);
-        this.portals.set(bind.portal, this.statements.get(bind.statement) ?? null);
-        this.forwardExtended(frame);
+        const prepared = this.statements.get(bind.statement);
+        this.portals.set(bind.portal, prepared?.statement ?? null);
+        const group = this.openGroup(frame);
+        group.shape += 'B';
+        if (bind.portal !== '' || prepared === undefined || (!prepared.isConfirmed && !group.parsedNames.includes(bind.statement))) group.isCacheable = false;
+        else {
+          group.statement = prepared.statement;
+          group.paramTypes = prepared.paramTypes;
+          group.bindParameters = latin1(bind.parameters);
+        }
+        this.forward(frame, null);
         return;
       }
       case Frontend.Execute: {
-        const statement = this.portals.get(readExecute(frame.body).portal);
+        const execute = readExecute(frame.body);
+        const statement = this.portals.get(execute.portal);
         if (statement) this.executed.push(statement);
-        this.forwardExtended(frame);
+        const group = this.openGroup(frame);
+        group.shape += 'E';
+        // A row limit ends in PortalSuspended and leaves the portal open: not one whole answer.
+        if (execute.portal !== '' || execute.maxRows !== 0) group.isCacheable = false;
+        this.forward(frame, null);
+        return;
+      }
+      case Frontend.Describe: {
+        const target = readTarget(frame.body);
+        const group = this.openGroup(frame);
+        group.shape += 'D';
+        if (target.kind !== 0x50 || target.name !== '') group.isCacheable = false;
+        this.forward(frame, null);
         return;
       }
       case Frontend.Close: {
         const target = readTarget(frame.body);
         if (target.kind === 0x53) this.statements.delete(target.name);
         else this.portals.delete(target.name);
-        this.forwardExtended(frame);
+        this.openGroup(frame).isCacheable = false;
+        this.forward(frame, null);
         return;
       }
-      case Frontend.Describe:
       case Frontend.Flush:
-        this.forwardExtended(frame);
+        // The client wants answers before its Sync: they cannot come from one cached response.
+        this.openGroup(frame).isCacheable = false;
+        this.forward(frame, null);
         return;
-      case Frontend.Sync: {
-        const startedAt = this.hasUnsynced ? this.syncStartedAt : performance.now();
-        const executed = this.executed;
-        this.executed = [];
-        this.hasUnsynced = false;
-        // The unnamed portal does not survive the end of the implicit transaction.
-        this.portals.delete('');
-        this.forward(frame, new RelaySegment(this, executed, startedAt, null));
-        this.engine.forwarded(this.primary);
+      case Frontend.Sync:
+        this.onSync(frame);
         return;
-      }
       case Frontend.FunctionCall:
         this.forward(frame, new RelaySegment(this, [], performance.now(), null));
         return;
@@ -420,12 +466,137 @@ export class PgClientConnection implements BackendOwner {
     }
   }
 
-  private forwardExtended(frame: Frame): void {
+  /** The extended-protocol group the frame belongs to, opened by its first message after a Sync. */
+  private openGroup(frame: Frame): ExtendedGroup {
     if (!this.hasUnsynced) {
       this.hasUnsynced = true;
       this.syncStartedAt = performance.now();
+      const g = this.group;
+      g.shape = '';
+      g.isCacheable = true;
+      g.statement = null;
+      g.paramTypes = '';
+      g.bindParameters = '';
+      g.parseRaw = null;
+      g.parsedNames = [];
+      // Only a group whose messages all wait unsent in one run can be answered instead of sent.
+      g.firstRaw = this.runFirst === null ? frame.raw : null;
     }
-    this.forward(frame, null);
+    return this.group;
+  }
+
+  private onSync(frame: Frame): void {
+    const startedAt = this.hasUnsynced ? this.syncStartedAt : performance.now();
+    const executed = this.executed;
+    this.executed = [];
+    const group = this.group;
+    const hadGroup = this.hasUnsynced;
+    this.hasUnsynced = false;
+    // The unnamed portal does not survive the end of the implicit transaction.
+    this.portals.delete('');
+    const parsedNames = hadGroup ? group.parsedNames : [];
+    const statement = group.statement;
+    const cache = this.services.engine.cache;
+    if (
+      cache !== null &&
+      hadGroup &&
+      group.isCacheable &&
+      statement !== null &&
+      statement.isCacheable() &&
+      /^P?BD?E$/.test(group.shape) &&
+      group.firstRaw !== null &&
+      this.runFirst === group.firstRaw &&
+      this.backend!.pendingResponses === 0
+    ) {
+      const plan = this.engine.plan(
+        { statement, encoding: `extended:${group.shape}:${group.paramTypes}`, parameters: group.bindParameters, canAnswerHere: true, canBatch: false },
+        this.session,
+      );
+      if (plan.kind !== 'forward') {
+        this.carryOutExtended(plan, frame, statement, startedAt, parsedNames);
+        return;
+      }
+    }
+    this.forward(frame, new RelaySegment(this, executed, startedAt, null, parsedNames));
+    this.engine.forwarded(this.primary);
+  }
+
+  /** Cache plans for a Parse/Bind/Describe/Execute/Sync group that waits unsent in the current run. */
+  private carryOutExtended(plan: Plan, sync: Frame, statement: Statement, startedAt: number, parsedNames: string[]): void {
+    const backend = this.backend!;
+    const groupStart = this.runFirst!;
+    const groupRaw = new Uint8Array(groupStart.buffer, groupStart.byteOffset, sync.raw.byteOffset + sync.raw.length - groupStart.byteOffset);
+    const parseRaw = this.group.parseRaw;
+    switch (plan.kind) {
+      case 'cache-hit':
+        this.runFirst = null; // answered here: the group is not sent as it is
+        this.out.write(plan.bytes);
+        this.services.observeQuery(statement, true, (performance.now() - startedAt) / 1000);
+        if (plan.refresh !== null) {
+          backend.expect(new RefreshSegment(this, plan.refresh));
+          backend.write(groupRaw);
+        } else if (parseRaw !== null) {
+          this.replayParse(parseRaw);
+        }
+        this.confirmParsed(parsedNames);
+        return;
+      case 'lead':
+        this.engine.forwarded(plan.target);
+        this.forward(sync, new RelaySegment(this, [statement], startedAt, plan.capture, parsedNames));
+        return;
+      case 'wait': {
+        this.runFirst = null;
+        const owned = Uint8Array.from(groupRaw); // owned: the frames are borrowed, they may be sent later
+        const ownedParse = parseRaw === null ? null : owned.subarray(parseRaw.byteOffset - groupStart.byteOffset, parseRaw.byteOffset - groupStart.byteOffset + parseRaw.length);
+        this.isWaitingOnCore = true;
+        void plan.result.then((entry) => {
+          this.isWaitingOnCore = false;
+          if (!this.isOpen) return;
+          if (this.backend === null || !this.backend.isOpen) {
+            this.sendError(errorResponseFor('BACKEND_LOST', 'lost connection to backend'));
+            this.close();
+            return;
+          }
+          if (entry !== null) {
+            this.engine.answeredFromWait();
+            this.out.write(entry.bytes);
+            this.services.observeQuery(statement, true, (performance.now() - startedAt) / 1000);
+            if (ownedParse !== null) this.replayParse(ownedParse);
+            this.confirmParsed(parsedNames);
+          } else {
+            this.engine.forwarded(this.primary);
+            this.backend.expect(new RelaySegment(this, [statement], startedAt, null, parsedNames));
+            this.backend.write(owned);
+          }
+          this.pump();
+        });
+        return;
+      }
+      case 'status':
+      case 'batch':
+      case 'forward':
+        // Not planned for a cacheable SELECT that the front end cannot batch.
+        throw new ProxyError('INTERNAL', `unexpected ${plan.kind} plan for an extended-protocol group`, { fatal: true });
+    }
+  }
+
+  /**
+   * A cached answer replaced a group that began with Parse: the server still
+   * gets the Parse (and a Sync), so the statement the client now believes in
+   * exists there too. Its answer is not the client's and is dropped.
+   */
+  private replayParse(parseRaw: Uint8Array): void {
+    this.backend!.expect(new DiscardSegment(this));
+    this.backend!.write(parseRaw);
+    this.backend!.write(SYNC);
+  }
+
+  /** Statements parsed in a group whose answer ended without error exist at the server. */
+  confirmParsed(names: readonly string[]): void {
+    for (const name of names) {
+      const entry = this.statements.get(name);
+      if (entry !== undefined) entry.isConfirmed = true;
+    }
   }
 
   /** Sends a client message on (in one write with its neighbours); `sink` receives the response it ends with. */
@@ -644,6 +815,39 @@ export class PgClientConnection implements BackendOwner {
     if (atBoundary) this.sendError(errorResponseFor('INTERNAL', `internal proxy error (connection ${this.id}); see the proxy log`));
     this.close();
   }
+}
+
+interface PreparedStatement {
+  statement: Statement;
+  /** Parse's parameter types (latin1 of the wire bytes): part of the cache key. */
+  paramTypes: string;
+  /** The server answered its Parse without error: a Bind to it alone cannot fail for want of it. */
+  isConfirmed: boolean;
+}
+
+/** What the cache needs to know about the extended-protocol messages since the last Sync. */
+interface ExtendedGroup {
+  /** Message letters in order: P(arse), B(ind), D(escribe portal), E(xecute). */
+  shape: string;
+  /** False once a message makes the answer more than one statement's whole result. */
+  isCacheable: boolean;
+  statement: Statement | null;
+  paramTypes: string;
+  /** Bind's parameter formats, values and result formats (latin1 of the wire bytes). */
+  bindParameters: string;
+  /** The group's Parse frame (borrowed: valid while the group waits unsent in the run). */
+  parseRaw: Uint8Array | null;
+  /** The group's first frame, when the run of unsent messages starts with it. */
+  firstRaw: Uint8Array | null;
+  parsedNames: string[];
+}
+
+
+/** Sync, built once. */
+const SYNC: Uint8Array = Uint8Array.of(Frontend.Sync, 0, 0, 0, 4);
+
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
 /** Terminate, built once. */

@@ -51,11 +51,15 @@ export function readStartup(body: Uint8Array): StartupMessage {
 export interface ParseMessage {
   name: string;
   sql: string;
+  /** The parameter type count and OIDs as sent (borrowed view): they change how values are read. */
+  paramTypes: Uint8Array;
 }
 
 export function readParse(body: Uint8Array): ParseMessage {
   const r = scratch.reset(body);
-  return { name: r.cstr(), sql: r.cstr() };
+  const name = r.cstr();
+  const sql = r.cstr();
+  return { name, sql, paramTypes: body.subarray(r.pos) };
 }
 
 /**

@@ -23,7 +23,8 @@ describe('postgres wire messages', () => {
   });
 
   it('reads Parse and Bind', () => {
-    expect(readParse(pgMessage('P', [...pgCstr('s1'), ...pgCstr('SELECT $1'), 0, 0]).subarray(5))).toEqual({ name: 's1', sql: 'SELECT $1' });
+    const parse = readParse(pgMessage('P', [...pgCstr('s1'), ...pgCstr('SELECT $1'), 0, 1, 0, 0, 0, 23]).subarray(5));
+    expect({ name: parse.name, sql: parse.sql, paramTypes: [...parse.paramTypes] }).toEqual({ name: 's1', sql: 'SELECT $1', paramTypes: [0, 1, 0, 0, 0, 23] });
     const bind = readBind(pgMessage('B', [...pgCstr('p'), ...pgCstr('s1'), 0, 0, 0, 1, 0, 0, 0, 1, 0x41, 0, 0]).subarray(5));
     expect(bind.portal).toBe('p');
     expect(bind.statement).toBe('s1');
