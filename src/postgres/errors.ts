@@ -10,7 +10,7 @@ export const POSTGRES_ERRORS: Record<ProxyErrorCode, { sqlState: string; severit
   PROTOCOL_VIOLATION: { sqlState: '08P01', severity: 'FATAL' }, // protocol_violation
   UNSUPPORTED_COMMAND: { sqlState: '0A000', severity: 'ERROR' }, // feature_not_supported
   AUTH_FAILED: { sqlState: '28P01', severity: 'FATAL' }, // invalid_password
-  BATCH_ABORTED: { sqlState: '40000', severity: 'ERROR' }, // transaction_rollback
+  BATCH_ABORTED: { sqlState: '08007', severity: 'ERROR' }, // transaction_resolution_unknown: a batch's outcome could not be learned
   BATCH_TIMEOUT: { sqlState: '57014', severity: 'ERROR' }, // query_canceled
   SHUTTING_DOWN: { sqlState: '57P01', severity: 'FATAL' }, // admin_shutdown
   INTERNAL: { sqlState: 'XX000', severity: 'FATAL' }, // internal_error; the connection closes after it

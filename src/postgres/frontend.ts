@@ -9,6 +9,8 @@ import { parseStatement, type Statement } from '../core/sql/index.ts';
 import { OutQueue } from '../net/out-queue.ts';
 import { pauseReading, resumeReading } from '../net/socket.ts';
 import { PgBackendConnection, type BackendOwner, type ResponseSink } from './backend.ts';
+import { EMPTY_BIND_TAIL, NO_PARAM_TYPES } from './batch-sql.ts';
+import type { PgBatchClient, PgWrite } from './write-batcher.ts';
 import { errorResponseFor } from './errors.ts';
 import type { PgServices } from './services.ts';
 import { AuthCode, Backend, Frontend, TxStatus } from './wire/constants.ts';
@@ -52,6 +54,8 @@ class RelaySegment implements ResponseSink {
     private readonly capture: CacheCapture | null,
     /** Statements the response's Parse messages create: confirmed when it ends without error. */
     private readonly parsedNames: readonly string[] = [],
+    /** Told when the response has ended or was lost (a batched write run alone waits on it). */
+    private readonly onDone: (() => void) | null = null,
   ) {}
 
   onMessage(type: number, body: Uint8Array | null): void {
@@ -77,11 +81,13 @@ class RelaySegment implements ResponseSink {
   onEnd(txStatus: number): void {
     this.capture?.finish(!this.hasError);
     if (!this.hasError && this.parsedNames.length > 0) this.client.confirmParsed(this.parsedNames);
+    this.onDone?.();
     this.client.onResponseEnd(txStatus, this.statements, !this.hasError, this.commands, this.startedAt);
   }
 
   onLost(error: ProxyError): void {
     this.capture?.abort();
+    this.onDone?.();
     this.client.onResponseLost(error);
   }
 }
@@ -159,7 +165,7 @@ class StartupSegment implements ResponseSink {
   }
 }
 
-export class PgClientConnection implements BackendOwner {
+export class PgClientConnection implements BackendOwner, PgBatchClient {
   readonly id = nextClientId++;
   phase: FrontendPhase = 'startup';
   readonly session: SessionState;
@@ -180,7 +186,18 @@ export class PgClientConnection implements BackendOwner {
   /** Statements prepared by name ('' is the unnamed one), for metrics, effects and cache keys. */
   private readonly statements = new Map<string, PreparedStatement>();
   /** The extended-protocol messages since the last Sync (reused: reset when a group opens). */
-  private readonly group: ExtendedGroup = { shape: '', isCacheable: false, statement: null, paramTypes: '', bindParameters: '', parseRaw: null, firstRaw: null, parsedNames: [] };
+  private readonly group: ExtendedGroup = {
+    shape: '',
+    isCacheable: false,
+    statement: null,
+    paramTypes: '',
+    paramTypeBytes: NO_PARAM_TYPES,
+    bindParameters: '',
+    bindTail: EMPTY_BIND_TAIL,
+    parseRaw: null,
+    firstRaw: null,
+    parsedNames: [],
+  };
   private readonly portals = new Map<string, Statement | null>();
   /** Statements executed since the last Sync. */
   private executed: Statement[] = [];
@@ -193,6 +210,10 @@ export class PgClientConnection implements BackendOwner {
   /** The last ErrorResponse was FATAL: the server has told the client why it closes. */
   private hasServerFatal = false;
   private isAuthenticated = false;
+  /** This client's write while it is queued or running in a batch. */
+  private waitingWrite: PgWrite | null = null;
+  /** True while a batch runs on this client's backend connection. */
+  private isLending = false;
   /** Where forwarded statements go: this session's group primary (one per connection, not one per statement). */
   private readonly primary: Target;
 
@@ -237,12 +258,14 @@ export class PgClientConnection implements BackendOwner {
     this.phase = 'closed';
     if (this.cancelKey !== null) this.services.cancelKeys.unregister(this.cancelKey.processId, this.cancelKey.secretKey, this);
     this.services.onClientClose(this, wasOpen);
+    if (this.waitingWrite !== null) this.services.cancelWrite?.(this.waitingWrite);
     const backend = this.backend;
-    if (backend !== null && backend.isOpen && this.isAuthenticated && backend.pendingResponses === 0) {
+    if (backend !== null && backend.isOpen && this.isAuthenticated && backend.pendingResponses === 0 && !this.isLending) {
       // A polite goodbye, so the server logs no "unexpected EOF".
       backend.write(TERMINATE);
     }
-    backend?.close();
+    // A batch running on our backend connection finishes first; returnBackend closes it.
+    if (!this.isLending) backend?.close();
     this.out.close();
     this.socket.end();
   }
@@ -386,13 +409,15 @@ export class PgClientConnection implements BackendOwner {
         const { name, sql, paramTypes } = readParse(frame.body);
         const statement = parseStatement(sql, 'postgres');
         this.services.inspectHints(statement);
-        this.statements.set(name, { statement, paramTypes: latin1(paramTypes), isConfirmed: false });
+        // owned: kept for the statement's life (cache keys, batched pipelines)
+        this.statements.set(name, { statement, paramTypes: latin1(paramTypes), paramTypeBytes: Uint8Array.from(paramTypes), isConfirmed: false });
         const group = this.openGroup(frame);
         group.shape += 'P';
         group.parseRaw = frame.raw;
         group.parsedNames.push(name);
         group.statement = statement;
         group.paramTypes = latin1(paramTypes);
+        group.paramTypeBytes = this.statements.get(name)!.paramTypeBytes;
         this.forward(frame, null);
         return;
       }
@@ -406,7 +431,9 @@ export class PgClientConnection implements BackendOwner {
         else {
           group.statement = prepared.statement;
           group.paramTypes = prepared.paramTypes;
+          group.paramTypeBytes = prepared.paramTypeBytes;
           group.bindParameters = latin1(bind.parameters);
+          group.bindTail = bind.parameters;
         }
         this.forward(frame, null);
         return;
@@ -476,7 +503,9 @@ export class PgClientConnection implements BackendOwner {
       g.isCacheable = true;
       g.statement = null;
       g.paramTypes = '';
+      g.paramTypeBytes = NO_PARAM_TYPES;
       g.bindParameters = '';
+      g.bindTail = EMPTY_BIND_TAIL;
       g.parseRaw = null;
       g.parsedNames = [];
       // Only a group whose messages all wait unsent in one run can be answered instead of sent.
@@ -496,20 +525,19 @@ export class PgClientConnection implements BackendOwner {
     this.portals.delete('');
     const parsedNames = hadGroup ? group.parsedNames : [];
     const statement = group.statement;
-    const cache = this.services.engine.cache;
+    const engine = this.services.engine;
     if (
-      cache !== null &&
       hadGroup &&
       group.isCacheable &&
       statement !== null &&
-      statement.isCacheable() &&
+      ((engine.cache !== null && statement.isCacheable()) || (engine.hasBatcher && statement.isWritable())) &&
       /^P?BD?E$/.test(group.shape) &&
       group.firstRaw !== null &&
       this.runFirst === group.firstRaw &&
       this.backend!.pendingResponses === 0
     ) {
       const plan = this.engine.plan(
-        { statement, encoding: `extended:${group.shape}:${group.paramTypes}`, parameters: group.bindParameters, canAnswerHere: true, canBatch: false },
+        { statement, encoding: `extended:${group.shape}:${group.paramTypes}`, parameters: group.bindParameters, canAnswerHere: true, canBatch: true },
         this.session,
       );
       if (plan.kind !== 'forward') {
@@ -572,10 +600,32 @@ export class PgClientConnection implements BackendOwner {
         });
         return;
       }
+      case 'batch': {
+        this.runFirst = null; // the batch runs the statement; the group is not sent as it is
+        const group = this.group;
+        const original = Uint8Array.from(groupRaw); // owned: the write runs later, maybe alone
+        this.enqueueWrite({
+          key: plan.key,
+          site: this.services.batchSite(statement),
+          maxWaitMs: plan.maxWaitMs,
+          bytes: groupRaw.length,
+          enqueuedAtMs: startedAt,
+          state: 'queued',
+          client: this,
+          statement,
+          original,
+          sql: statement.sql,
+          paramTypes: group.paramTypeBytes,
+          bindTail: Uint8Array.from(group.bindTail), // owned: borrowed from the frame
+          shape: group.shape,
+          parsedNames,
+          parseRaw: parseRaw === null ? null : original.subarray(parseRaw.byteOffset - groupStart.byteOffset, parseRaw.byteOffset - groupStart.byteOffset + parseRaw.length),
+        });
+        return;
+      }
       case 'status':
-      case 'batch':
       case 'forward':
-        // Not planned for a cacheable SELECT that the front end cannot batch.
+        // Not planned for a cacheable SELECT or a write of this shape.
         throw new ProxyError('INTERNAL', `unexpected ${plan.kind} plan for an extended-protocol group`, { fatal: true });
     }
   }
@@ -627,7 +677,8 @@ export class PgClientConnection implements BackendOwner {
       this.isWaitingForIdle = true;
       return;
     }
-    const plan = this.engine.plan({ statement, encoding: 'simple', parameters: '', canAnswerHere: mayAnswerHere, canBatch: false }, this.session);
+    const canBatch = this.services.engine.hasBatcher && statement.isWritable() && this.isBackendCaughtUp;
+    const plan = this.engine.plan({ statement, encoding: 'simple', parameters: '', canAnswerHere: mayAnswerHere, canBatch }, this.session);
     this.carryOut(plan, frame, statement, startedAt);
   }
 
@@ -681,8 +732,24 @@ export class PgClientConnection implements BackendOwner {
         this.forward(frame, new RelaySegment(this, [statement], startedAt, plan.capture));
         return;
       case 'batch':
-        // The PostgreSQL front end offers no batch form yet (canBatch is false), so the engine never plans one.
-        throw new ProxyError('INTERNAL', 'a batch plan for a PostgreSQL statement', { fatal: true });
+        this.enqueueWrite({
+          key: plan.key,
+          site: this.services.batchSite(statement),
+          maxWaitMs: plan.maxWaitMs,
+          bytes: frame.raw.length,
+          enqueuedAtMs: startedAt,
+          state: 'queued',
+          client: this,
+          statement,
+          original: Uint8Array.from(frame.raw), // owned: the write runs later, maybe alone
+          sql: statement.sql,
+          paramTypes: NO_PARAM_TYPES,
+          bindTail: EMPTY_BIND_TAIL,
+          shape: 'Q',
+          parsedNames: [],
+          parseRaw: null,
+        });
+        return;
       case 'forward':
         this.engine.forwarded(plan.target);
         this.forward(frame, new RelaySegment(this, [statement], startedAt, null));
@@ -692,6 +759,78 @@ export class PgClientConnection implements BackendOwner {
 
   /** The last ReadyForQuery status from the server: the proxy's own ReadyForQuery repeats it. */
   private txStatus: number = TxStatus.Idle;
+
+  // ---- write batching ----------------------------------------------------
+
+  private enqueueWrite(write: PgWrite): void {
+    this.waitingWrite = write;
+    this.isWaitingOnCore = true;
+    this.services.enqueueWrite!(write);
+  }
+
+  /** Takes the write back if it is still this client's; false when it was settled or cancelled already. */
+  private takeWrite(write: PgWrite): boolean {
+    if (this.waitingWrite !== write) return false;
+    this.waitingWrite = null;
+    this.isWaitingOnCore = false;
+    return this.isOpen;
+  }
+
+  lendBackend(): PgBackendConnection | null {
+    const backend = this.backend;
+    if (!this.isOpen || this.isLending || backend === null || !backend.isOpen || !this.isBackendCaughtUp || this.phase !== 'ready') return null;
+    this.isLending = true;
+    return backend;
+  }
+
+  returnBackend(): void {
+    this.isLending = false;
+    if (this.phase === 'closed') this.backend?.close();
+    else this.afterResponse();
+  }
+
+  deliverBatched(write: PgWrite, answer: Uint8Array, batchSize: number): void {
+    if (!this.takeWrite(write)) return;
+    this.out.write(answer);
+    this.engine.answeredByBatch(batchSize);
+    this.services.observeQuery(write.statement, false, (performance.now() - write.enqueuedAtMs) / 1000);
+    this.afterBatchedParse(write);
+    this.pump();
+  }
+
+  runDirect(write: PgWrite, isBatchOfOne: boolean): Promise<void> {
+    if (!this.takeWrite(write)) return Promise.resolve();
+    const backend = this.backend;
+    if (backend === null || !backend.isOpen) {
+      this.sendError(errorResponseFor('BACKEND_LOST', 'lost connection to backend'));
+      this.close();
+      return Promise.resolve();
+    }
+    if (isBatchOfOne) this.engine.answeredByBatch(1);
+    else this.engine.forwarded(this.primary);
+    return new Promise((resolve) => {
+      backend.expect(new RelaySegment(this, [write.statement], write.enqueuedAtMs, null, write.parsedNames, resolve));
+      backend.write(write.original);
+    });
+  }
+
+  failBatched(write: PgWrite, error: ProxyError): void {
+    if (!this.takeWrite(write)) return;
+    this.services.log.warn('batched write failed', { client: this.id, code: error.code, error: error.message });
+    const w = this.writer.reset();
+    writeErrorResponse(w, { ...errorResponseFor(error.code, error.message), severity: 'ERROR' });
+    writeReadyForQuery(w, this.txStatus);
+    this.out.write(w.finish());
+    this.afterBatchedParse(write);
+    this.pump();
+  }
+
+  /** A batched group that began with Parse: the statement is made on this client's own connection too. */
+  private afterBatchedParse(write: PgWrite): void {
+    if (write.parseRaw === null || this.backend === null || !this.backend.isOpen) return;
+    this.replayParse(write.parseRaw);
+    this.confirmParsed(write.parsedNames);
+  }
 
   // ---- the backend's answers ------------------------------------------------
 
@@ -821,6 +960,7 @@ interface PreparedStatement {
   statement: Statement;
   /** Parse's parameter types (latin1 of the wire bytes): part of the cache key. */
   paramTypes: string;
+  paramTypeBytes: Uint8Array;
   /** The server answered its Parse without error: a Bind to it alone cannot fail for want of it. */
   isConfirmed: boolean;
 }
@@ -835,6 +975,9 @@ interface ExtendedGroup {
   paramTypes: string;
   /** Bind's parameter formats, values and result formats (latin1 of the wire bytes). */
   bindParameters: string;
+  /** The same bytes (borrowed: valid while the group waits unsent in the run). */
+  bindTail: Uint8Array;
+  paramTypeBytes: Uint8Array;
   /** The group's Parse frame (borrowed: valid while the group waits unsent in the run). */
   parseRaw: Uint8Array | null;
   /** The group's first frame, when the run of unsent messages starts with it. */

@@ -9,6 +9,8 @@ import type { Metrics } from '../metrics/registry.ts';
 import { CancelKeys } from './cancel-keys.ts';
 import type { PgClientConnection } from './frontend.ts';
 import { PgServer } from './server.ts';
+import { PgWriteBatcher, type PgWrite } from './write-batcher.ts';
+import { BatchManager } from '../core/batch/batch-manager.ts';
 import type { PgServices } from './services.ts';
 
 export interface RunningPostgres {
@@ -19,18 +21,62 @@ export interface RunningPostgres {
 interface PgState {
   config: ProtocolConfig;
   isShuttingDown: boolean;
+  writes: BatchManager<PgWrite>;
+  /** Managers of earlier configs, draining the writes queued before a reload. */
+  retired: BatchManager<PgWrite>[];
+}
+
+/** One write batcher per config generation. */
+function createWriteBatching(config: ProtocolConfig, metrics: Metrics): BatchManager<PgWrite> {
+  const wb = config.writeBatch;
+  const batcher = new PgWriteBatcher({ pipelined: (size) => size > 0 && metrics.batchExecuted('transaction') });
+  return new BatchManager<PgWrite>(
+    {
+      initialDelayMs: wb.initialDelayMs,
+      minDelayMs: wb.minDelayMs,
+      maxDelayMs: wb.maxDelayMs,
+      writeThreshold: wb.writeThreshold,
+      adaptiveStep: wb.adaptiveStep,
+      intervalSeconds: wb.metricsIntervalSeconds,
+      maxBatchSize: wb.maxBatchSize,
+      maxBatchBytes: batcher.maxBatchBytes,
+      timeoutMs: wb.timeoutMs,
+    },
+    batcher,
+    {
+      queuedChanged: (queued) => metrics.setWriteQueued(queued),
+      batchStarted: (site, size, waitedSeconds) => metrics.observeBatch(site, size, waitedSeconds),
+      batchFinished: (site, size, seconds) => {
+        metrics.observeBatchLatency(site, seconds);
+        metrics.writesBatched(size);
+      },
+      delayChanged: (adjustment, delayMs, opsPerSecond) => {
+        metrics.setWriteCurrentDelayMs(delayMs);
+        metrics.setWriteOpsPerSecond(opsPerSecond);
+        if (adjustment !== 'none') metrics.delayAdjusted(adjustment);
+      },
+    },
+  );
+}
+
+function templateId(template: string): string {
+  return `t${(Bun.hash(template) & 0xffffffffn).toString(16).padStart(8, '0')}`;
 }
 
 function pgServices(state: PgState, log: Logger, metrics: Metrics, clients: Set<PgClientConnection>, cache: QueryCache, cancelKeys: CancelKeys): PgServices {
   const config = state.config;
   const protocolLog = log.child({ protocol: 'postgres' });
   const batchKeys = new KeyInterner();
+  const sites = new KeyInterner();
+  const templateSites = new Map<string, string>();
   const ttlWarner = new TtlOnWriteWarner({ log: (message) => protocolLog.warn(message), onWarn: () => metrics.hintWarning('ttl_on_write') });
   const engine: EngineServices = {
     cache,
-    // No PostgreSQL write batcher yet: every write is forwarded as it comes.
-    hasBatcher: false,
-    isBatchingEnabled: config.writeBatch.enabled,
+    hasBatcher: true,
+    // Read at call time: a reload turns batching on or off for connections already open.
+    get isBatchingEnabled() {
+      return state.config.writeBatch.enabled;
+    },
     onWriteExcluded: (reason) => metrics.writeExcludedFromBatch(reason),
     internBatchKey: (key) => batchKeys.intern(key),
   };
@@ -60,6 +106,23 @@ function pgServices(state: PgState, log: Logger, metrics: Metrics, clients: Set<
       if (statement.hasTtlOnWrite) ttlWarner.check(statement);
       for (let i = 0; i < statement.hintWarnings; i++) metrics.hintWarning('out_of_range');
     },
+    enqueueWrite: (write) => state.writes.enqueue(write),
+    // A write queued before a reload may still sit in a retired manager.
+    cancelWrite: (write) => {
+      if (!state.writes.cancel(write)) for (const manager of state.retired) if (manager.cancel(write)) return;
+    },
+    batchSite(statement) {
+      const { file, line } = statement.hints;
+      if (file !== null) return sites.intern(`${file}:${line ?? ''}`);
+      const template = statement.batchKey();
+      let site = templateSites.get(template);
+      if (site === undefined) {
+        if (templateSites.size >= 10_000) templateSites.clear();
+        site = templateId(template);
+        templateSites.set(template, site);
+      }
+      return site;
+    },
   };
 }
 
@@ -67,7 +130,7 @@ function pgServices(state: PgState, log: Logger, metrics: Metrics, clients: Set<
 export function startPostgres(config: ProtocolConfig, log: Logger, metrics: Metrics, cache: QueryCache): RunningPostgres {
   const clients = new Set<PgClientConnection>();
   const cancelKeys = new CancelKeys(log.child({ protocol: 'postgres' }));
-  const state: PgState = { config, isShuttingDown: false };
+  const state: PgState = { config, isShuttingDown: false, writes: createWriteBatching(config, metrics), retired: [] };
   const server = new PgServer(pgServices(state, log, metrics, clients, cache, cancelKeys));
   const address = server.listen(config.listen, config.socket);
   log.info('listening', { protocol: 'postgres', address });
@@ -77,6 +140,9 @@ export function startPostgres(config: ProtocolConfig, log: Logger, metrics: Metr
       server.stopListening();
       state.isShuttingDown = true;
       const deadline = performance.now() + timeoutMs;
+      // Queued writes go out now; their clients get their results before anything closes.
+      const drained = Promise.all([state.writes, ...state.retired].map((m) => m.drain()));
+      await Promise.race([drained, Bun.sleep(timeoutMs)]);
       // Let responses in flight finish; idle clients are told 57P01 and closed at once.
       while (performance.now() < deadline) {
         for (const client of clients) if (client.isIdle) client.shutdown();
@@ -91,7 +157,15 @@ export function startPostgres(config: ProtocolConfig, log: Logger, metrics: Metr
         log.warn('reload: [postgres] was removed; the listener keeps running until restart');
         return;
       }
+      const hasBatchingChanged = JSON.stringify(next.postgres.writeBatch) !== JSON.stringify(state.config.writeBatch);
       state.config = next.postgres;
+      if (hasBatchingChanged) {
+        const previous = state.writes;
+        state.writes = createWriteBatching(next.postgres, metrics);
+        // Writes already queued there still go out; new ones join the new manager.
+        state.retired.push(previous);
+        void previous.drain().then(() => state.retired.splice(state.retired.indexOf(previous), 1));
+      }
       server.setServices(pgServices(state, log, metrics, clients, cache, cancelKeys));
     },
   };

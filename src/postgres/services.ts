@@ -4,6 +4,7 @@ import type { Statement } from '../core/sql/index.ts';
 import type { EngineServices } from '../core/session/index.ts';
 import type { CancelKeys } from './cancel-keys.ts';
 import type { PgClientConnection } from './frontend.ts';
+import type { PgWrite } from './write-batcher.ts';
 
 /**
  * What a PostgreSQL client connection needs from the rest of the proxy. The
@@ -26,4 +27,9 @@ export interface PgServices {
   observeQuery(statement: Statement | null, isCached: boolean, seconds: number): void;
   /** Checks a parsed statement's hints: warns about a ttl on a write, counts rejected hint values. */
   inspectHints(statement: Statement): void;
+  /** Queues a write for batching; present exactly when `engine.hasBatcher` is true. */
+  enqueueWrite?(write: PgWrite): void;
+  cancelWrite?(write: PgWrite): void;
+  /** The metrics label of a batched write: its call site, or a short template id. */
+  batchSite(statement: Statement): string;
 }

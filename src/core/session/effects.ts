@@ -50,6 +50,10 @@ export function applyEffects(session: SessionState, statement: Statement, outcom
     case 'ddl':
       if (/^\s*create\s+(?:(?:global|local)\s+)?temp(?:orary)?\b/i.test(statement.cacheText())) session.hasUntrackedState = true;
       return;
+    case 'listen':
+      // Notifications may arrive at any time from now on: the connection cannot be lent to a batch.
+      session.hasUntrackedState = true;
+      return;
     case 'other':
       if (statement.dialect === 'postgres' && UNTRACKED_POSTGRES_LEADS.has(firstKeyword(statement.cacheText()))) session.hasUntrackedState = true;
       return;
