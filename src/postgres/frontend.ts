@@ -29,6 +29,8 @@ import {
   readTarget,
   writeErrorResponse,
   writeReadyForQuery,
+  writeDataRows,
+  writeRowDescription,
   writeTextResultSet,
   type ErrorResponse,
 } from './wire/messages.ts';
@@ -197,6 +199,9 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
     parseRaw: null,
     firstRaw: null,
     parsedNames: [],
+    isStatusOnly: false,
+    statusShape: '',
+    statusStatement: null,
   };
   private readonly portals = new Map<string, Statement | null>();
   /** Statements executed since the last Sync. */
@@ -416,6 +421,7 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
         group.parseRaw = frame.raw;
         group.parsedNames.push(name);
         group.statement = statement;
+        this.noteStatus(group, statement, 'P');
         group.paramTypes = latin1(paramTypes);
         group.paramTypeBytes = this.statements.get(name)!.paramTypeBytes;
         this.forward(frame, null);
@@ -427,6 +433,7 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
         this.portals.set(bind.portal, prepared?.statement ?? null);
         const group = this.openGroup(frame);
         group.shape += 'B';
+        this.noteStatus(group, prepared?.statement ?? null, 'B');
         if (bind.portal !== '' || prepared === undefined || (!prepared.isConfirmed && !group.parsedNames.includes(bind.statement))) group.isCacheable = false;
         else {
           group.statement = prepared.statement;
@@ -444,6 +451,7 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
         if (statement) this.executed.push(statement);
         const group = this.openGroup(frame);
         group.shape += 'E';
+        this.noteStatus(group, statement ?? null, 'E');
         // A row limit ends in PortalSuspended and leaves the portal open: not one whole answer.
         if (execute.portal !== '' || execute.maxRows !== 0) group.isCacheable = false;
         this.forward(frame, null);
@@ -454,6 +462,8 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
         const group = this.openGroup(frame);
         group.shape += 'D';
         if (target.kind !== 0x50 || target.name !== '') group.isCacheable = false;
+        const described = target.kind === 0x53 ? this.statements.get(target.name)?.statement : this.portals.get(target.name);
+        this.noteStatus(group, described ?? null, target.kind === 0x53 ? 'S' : 'D');
         this.forward(frame, null);
         return;
       }
@@ -461,13 +471,17 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
         const target = readTarget(frame.body);
         if (target.kind === 0x53) this.statements.delete(target.name);
         else this.portals.delete(target.name);
-        this.openGroup(frame).isCacheable = false;
+        const closing = this.openGroup(frame);
+        closing.isCacheable = false;
+        closing.isStatusOnly = false;
         this.forward(frame, null);
         return;
       }
       case Frontend.Flush:
         // The client wants answers before its Sync: they cannot come from one cached response.
-        this.openGroup(frame).isCacheable = false;
+        const flushed = this.openGroup(frame);
+        flushed.isCacheable = false;
+        flushed.isStatusOnly = false;
         this.forward(frame, null);
         return;
       case Frontend.Sync:
@@ -508,6 +522,9 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
       g.bindTail = EMPTY_BIND_TAIL;
       g.parseRaw = null;
       g.parsedNames = [];
+      g.isStatusOnly = true;
+      g.statusShape = '';
+      g.statusStatement = null;
       // Only a group whose messages all wait unsent in one run can be answered instead of sent.
       g.firstRaw = this.runFirst === null ? frame.raw : null;
     }
@@ -526,6 +543,18 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
     const parsedNames = hadGroup ? group.parsedNames : [];
     const statement = group.statement;
     const engine = this.services.engine;
+    if (hadGroup && group.isStatusOnly && group.firstRaw !== null && this.runFirst === group.firstRaw) {
+      if (this.backend!.pendingResponses > 0) {
+        // Its answer must follow every answer still owed: read the whole group again then.
+        this.runFirst = null;
+        this.framer.rewindTo(group.firstRaw);
+        this.isWaitingForIdle = true;
+        return;
+      }
+      this.runFirst = null; // answered here: none of it goes to the server
+      this.answerStatusGroup(group.statusShape, group.statusStatement!, startedAt);
+      return;
+    }
     if (
       hadGroup &&
       group.isCacheable &&
@@ -547,6 +576,52 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
     }
     this.forward(frame, new RelaySegment(this, executed, startedAt, null, parsedNames));
     this.engine.forwarded(this.primary);
+  }
+
+  /** Keeps `isStatusOnly` true while every statement the group names is SHOW TQDB STATUS. */
+  private noteStatus(group: ExtendedGroup, statement: Statement | null, letter: string): void {
+    if (statement === null || statement.kind !== 'show' || !isStatusCommand(statement.cacheText())) {
+      group.isStatusOnly = false;
+      return;
+    }
+    group.statusShape += letter;
+    group.statusStatement = statement;
+  }
+
+  /**
+   * SHOW TQDB STATUS sent with the extended protocol (drivers that prepare
+   * everything): the answer each message of the group asks for, then
+   * ReadyForQuery. The statement never reaches the server, so a later Bind
+   * of its name is answered here too (its group is status-only again).
+   */
+  private answerStatusGroup(shape: string, statement: Statement, startedAt: number): void {
+    const plan = this.engine.plan({ statement, encoding: 'extended', parameters: '', canAnswerHere: true, canBatch: false }, this.session);
+    const rows = plan.kind === 'status' ? plan.rows : [];
+    const w = this.writer.reset();
+    for (const letter of shape) {
+      switch (letter) {
+        case 'P':
+          w.begin(Backend.ParseComplete).end();
+          break;
+        case 'B':
+          w.begin(Backend.BindComplete).end();
+          break;
+        case 'S':
+          w.begin(Backend.ParameterDescription).i16(0).end();
+          writeRowDescription(w, STATUS_COLUMNS);
+          break;
+        case 'D':
+          writeRowDescription(w, STATUS_COLUMNS);
+          break;
+        case 'E':
+          writeDataRows(w, rows);
+          w.begin(Backend.CommandComplete).cstr('SHOW').end();
+          break;
+      }
+    }
+    writeReadyForQuery(w, this.txStatus);
+    this.out.write(w.finish());
+    this.services.observeQuery(statement, false, (performance.now() - startedAt) / 1000);
   }
 
   /** Cache plans for a Parse/Bind/Describe/Execute/Sync group that waits unsent in the current run. */
@@ -983,6 +1058,11 @@ interface ExtendedGroup {
   /** The group's first frame, when the run of unsent messages starts with it. */
   firstRaw: Uint8Array | null;
   parsedNames: string[];
+  /** Every statement the group names is SHOW TQDB STATUS: the proxy answers the group itself. */
+  isStatusOnly: boolean;
+  /** The answer the status group needs, message by message: P, B, S (describe statement), D (describe portal), E, C (close). */
+  statusShape: string;
+  statusStatement: Statement | null;
 }
 
 

@@ -71,6 +71,15 @@ export class MessageFramer {
   }
 
   /**
+   * Puts back every message from `raw` (a frame handed out since the last
+   * push) on: a group of messages that must wait is read again later.
+   */
+  rewindTo(raw: Uint8Array): void {
+    if (raw.buffer !== this.carry.buffer) throw new Error('rewindTo: the frame is not from the current carry buffer');
+    this.readPos = raw.byteOffset - this.carry.byteOffset;
+  }
+
+  /**
    * The next complete message, or null when more bytes are needed. Throws a
    * fatal PROTOCOL_VIOLATION for an impossible length and PACKET_TOO_LARGE as
    * soon as a header announces more than the limit (before buffering it).

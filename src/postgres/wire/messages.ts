@@ -170,12 +170,18 @@ export const REFUSE_ENCRYPTION: Uint8Array = Uint8Array.of(0x4e);
  */
 export function writeTextResultSet(w: MessageWriter, columns: readonly string[], rows: readonly (readonly string[])[], tag: string): MessageWriter {
   writeRowDescription(w, columns);
+  writeDataRows(w, rows);
+  return w.begin(Backend.CommandComplete).cstr(tag).end();
+}
+
+/** DataRows of text values. */
+export function writeDataRows(w: MessageWriter, rows: readonly (readonly string[])[]): MessageWriter {
   for (const row of rows) {
     w.begin(Backend.DataRow).i16(row.length);
     for (const value of row) w.lenStr(value);
     w.end();
   }
-  return w.begin(Backend.CommandComplete).cstr(tag).end();
+  return w;
 }
 
 export function writeRowDescription(w: MessageWriter, columns: readonly string[]): MessageWriter {

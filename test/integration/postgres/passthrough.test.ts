@@ -261,6 +261,33 @@ describe('PostgreSQL pass-through with Bun.SQL', () => {
   });
 });
 
+describe('SHOW TQDB STATUS through drivers that prepare it', () => {
+  it('answers postgres.js and Bun.SQL over the extended protocol, again on the prepared statement, and after a pipeline', async () => {
+    const js = postgres({ host: '127.0.0.1', port, user: 'root', database: 'test', max: 1 });
+    const bun = pgConnect(port);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const rows = await js`SHOW TQDB STATUS`;
+        expect(rows.map((r) => r.Variable_name)).toEqual(['Shard', 'Backend', 'CacheAge', 'LastBatchSize', 'InTransaction']);
+        const bunRows = await bun`SHOW TQDB STATUS`;
+        expect([...bunRows].find((r: { Variable_name: string }) => r.Variable_name === 'Shard')).toEqual({ Variable_name: 'Shard', Value: 'main' });
+      }
+      // Behind pipelined queries, the status waits for their answers instead of jumping ahead.
+      const [a, status, b] = await Promise.all([js`SELECT pg_sleep(0.05), 1 AS a`, js`SHOW TQDB STATUS`, js`SELECT 2 AS b`]);
+      expect(a[0]!.a).toBe(1);
+      expect(status.length).toBe(5);
+      expect(b[0]!.b).toBe(2);
+      await js.begin(async (tx) => {
+        const rows = await tx`SHOW TQDB STATUS`;
+        expect(rows.find((r) => r.Variable_name === 'InTransaction')!.Value).toBe('1');
+      });
+    } finally {
+      await js.end();
+      await bun.close();
+    }
+  });
+});
+
 describe('PostgreSQL metrics', () => {
   it('counts clients and queries with protocol="postgres"', async () => {
     const c = pgClient();
