@@ -299,7 +299,7 @@ async function startBareRelay(direct: Target): Promise<Target & { pid: number; s
  * PgBouncer in session mode from a generated ini, on a free port. It refuses
  * to run as root, so it runs as the `postgres` OS user, like the test servers.
  */
-async function startPgbouncer(direct: Target, scratch: string): Promise<{ port: number; pid: number; version: string; release(): Promise<void>; stop(): Promise<void> }> {
+export async function startPgbouncer(direct: Target, scratch: string): Promise<{ port: number; pid: number; version: string; release(): Promise<void>; stop(): Promise<void> }> {
   const port = freePort();
   const ini = join(scratch, 'pgbouncer.ini');
   const users = join(scratch, 'userlist.txt');
@@ -312,7 +312,9 @@ async function startPgbouncer(direct: Target, scratch: string): Promise<{ port: 
       '[pgbouncer]',
       'listen_addr = 127.0.0.1',
       `listen_port = ${port}`,
-      "unix_socket_dir = ''",
+      'unix_socket_dir =',
+      // A refused server login (max_connections on a shared server) is retried after 1 s, not 15.
+      'server_login_retry = 1',
       'auth_type = trust',
       `auth_file = ${users}`,
       'pool_mode = session',
