@@ -194,7 +194,6 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
     statement: null,
     paramTypes: '',
     paramTypeBytes: NO_PARAM_TYPES,
-    bindParameters: '',
     bindTail: EMPTY_BIND_TAIL,
     parseRaw: null,
     firstRaw: null,
@@ -439,7 +438,6 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
           group.statement = prepared.statement;
           group.paramTypes = prepared.paramTypes;
           group.paramTypeBytes = prepared.paramTypeBytes;
-          group.bindParameters = latin1(bind.parameters);
           group.bindTail = bind.parameters;
         }
         this.forward(frame, null);
@@ -518,7 +516,6 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
       g.statement = null;
       g.paramTypes = '';
       g.paramTypeBytes = NO_PARAM_TYPES;
-      g.bindParameters = '';
       g.bindTail = EMPTY_BIND_TAIL;
       g.parseRaw = null;
       g.parsedNames = [];
@@ -566,7 +563,7 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
       this.backend!.pendingResponses === 0
     ) {
       const plan = this.engine.plan(
-        { statement, encoding: `extended:${group.shape}:${group.paramTypes}`, parameters: group.bindParameters, canAnswerHere: true, canBatch: true },
+        { statement, encoding: `extended:${group.shape}:${group.paramTypes}`, parameters: latin1(group.bindTail), canAnswerHere: true, canBatch: true },
         this.session,
       );
       if (plan.kind !== 'forward') {
@@ -1048,9 +1045,7 @@ interface ExtendedGroup {
   isCacheable: boolean;
   statement: Statement | null;
   paramTypes: string;
-  /** Bind's parameter formats, values and result formats (latin1 of the wire bytes). */
-  bindParameters: string;
-  /** The same bytes (borrowed: valid while the group waits unsent in the run). */
+  /** Bind's parameter formats, values and result formats (borrowed: valid while the group waits unsent in the run). */
   bindTail: Uint8Array;
   paramTypeBytes: Uint8Array;
   /** The group's Parse frame (borrowed: valid while the group waits unsent in the run). */
