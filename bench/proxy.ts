@@ -15,7 +15,6 @@ import { cpus, loadavg } from 'node:os';
 import mysql from 'mysql2/promise';
 import type { Connection } from 'mysql2/promise';
 import {
-  histogramPercentile,
   sysbenchAvailable,
   sysbenchCleanup,
   sysbenchPrepare,
@@ -26,6 +25,8 @@ import { BenchArgError, parseBenchArgs, type BenchArgs } from './lib/args.ts';
 import { mergeResults, runClosedLoop, type ClosedLoopResult } from './lib/load.ts';
 import { findPid, processCpuSeconds } from './lib/proc.ts';
 import { startBenchProxy } from './lib/proxy.ts';
+import { startBareRelay } from './lib/relay.ts';
+import { mergedPercentiles } from './lib/sysbench-slot.ts';
 import { BENCH_DATABASE, machineInfo, writeResults } from './lib/results.ts';
 import { ratio } from './lib/stats.ts';
 import { renderTable, type Column } from './lib/table.ts';
@@ -221,20 +222,6 @@ async function measureCell(
   return [directRow, proxyRow, relayRow];
 }
 
-/** Starts bench/lib/bare-relay.ts in its own process (so it does not share the load generator's thread). */
-async function startBareRelay(direct: Target): Promise<Target & { pid: number; stop(): void }> {
-  const proc = Bun.spawn(['bun', `${import.meta.dir}/lib/bare-relay.ts`, '0', direct.host, String(direct.port)], { stdout: 'pipe', stderr: 'inherit' });
-  const reader = proc.stdout.getReader();
-  let text = '';
-  while (!/listening (\d+)/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error('bare relay exited before listening');
-    text += new TextDecoder().decode(value);
-  }
-  const port = Number(/listening (\d+)/.exec(text)![1]);
-  return { host: '127.0.0.1', port, pid: proc.pid, stop: () => proc.kill() };
-}
-
 function failedRow(workload: string, connections: number, mode: Mode, message: string): Row {
   return {
     workload,
@@ -365,9 +352,7 @@ function combine(measurements: Slot[]): Measurement {
     p50Ms = merged.latency.p50Ms;
     p99Ms = merged.latency.p99Ms;
   } else {
-    const buckets = measurements.flatMap((m) => m.histogram ?? []).sort((a, b) => a.valueMs - b.valueMs);
-    p50Ms = histogramPercentile(buckets, 50);
-    p99Ms = histogramPercentile(buckets, 99);
+    ({ p50Ms, p99Ms } = mergedPercentiles(measurements.map((m) => m.histogram)));
   }
   return {
     ops,

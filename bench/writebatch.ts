@@ -1,10 +1,13 @@
 /**
- * Write batching through the wire: the seed's eight benchmarks, against the
- * real MariaDB on 127.0.0.1, with mysql2 clients.
+ * Write batching through the wire, against the real MariaDB on 127.0.0.1:
+ * the seed's eight benchmarks with mysql2 clients, sysbench (a C client) and
+ * ORM-shaped mysql2 inserts (issue #8).
  *
- *   bun run bench:writebatch                       # full run (~20 min on 2 cores)
- *   bun run bench:writebatch -- --quick            # smoke run (~2 min)
+ *   bun run bench:writebatch                       # full run (~30 min on 2 cores)
+ *   bun run bench:writebatch -- --quick            # smoke run (~3 min)
  *   bun run bench:writebatch -- --sections main,single --connections 128
+ *   bun run bench:writebatch -- --sections sysbench,orm --duration 6
+ *   bun run bench:writebatch -- --sections sysbench --threads 1,16,128 --workloads insert,delete
  *
  * Sections (`--sections`, default all):
  *   main       single-row autocommit INSERT, UPDATE by primary key and prepared
@@ -18,6 +21,24 @@
  *   batchsize  writebatch_max_batch_size at 10, 100, 1000
  *   memory     proxy RSS (and JS heap) per queued write, with the table locked
  *   single     one sequential writer, batching off vs on: p50 difference
+ *   sysbench   sysbench oltp_insert (id = 0), oltp_insert --auto_inc=off,
+ *              oltp_update_index (prepared), oltp_update_non_index (text),
+ *              oltp_delete (prepared) at each --threads (default 1,16,128,512):
+ *              direct vs batched adaptive, and at 1 thread also the bare relay
+ *              (bench/lib/bare-relay.ts), which 1-thread cells are held against.
+ *              Tables: --tables=4 --table-size=10000 in --sysbench-db (sbtest),
+ *              prepared once; workloads that change the row count (inserts,
+ *              deletes) get their tables restored before every slot, so each
+ *              mode starts from the same data.
+ *   orm        `INSERT INTO t (id, a, b) VALUES (NULL, ?, ?)` with mysql2, text
+ *              (`query`, client-side interpolation) and prepared (`execute`),
+ *              at --orm-connections (default 128): direct vs batched adaptive
+ *
+ * sysbench's latency percentiles come from its --histogram (p50, p99) over
+ * all rounds. A sysbench run that dies on an error it does not ignore (e.g.
+ * 1210 on a prepared write) is reported as a failed cell with the error
+ * text, and the bench goes on. Both sections print a must-show table with
+ * the targets of issue #8.
  *
  * Within a cell every mode runs once as warm-up, then the modes alternate
  * (direct, proxy, ..., direct, proxy, ...) for --rounds rounds, so drift hits
@@ -41,12 +62,21 @@ import { join } from 'node:path';
 import { BenchArgError, parseBenchArgs, type BenchArgs, type HostPort } from './lib/args.ts';
 import { renderLineChart, type ChartSeries } from './lib/chart.ts';
 import { mergeResults, runClosedLoop, type ClosedLoopResult } from './lib/load.ts';
-import { metricDelta, metricsUrlOf, scrapeMetrics } from './lib/metrics.ts';
-import { findPid, processCpuSeconds, processRssBytes } from './lib/proc.ts';
+import { labelDeltas, metricDelta, metricsUrlOf, scrapeMetrics, type MetricsSnapshot } from './lib/metrics.ts';
+import { CpuWindow, fileLimitPrefix, findPid, openFileLimit, processCpuSeconds, processRssBytes, raiseFileLimit } from './lib/proc.ts';
 import { startBenchProxy, type BenchProxy } from './lib/proxy.ts';
+import { startBareRelay } from './lib/relay.ts';
 import { BENCH_DATABASE, fileTimestamp, machineInfo, RESULTS_DIR, writeResults } from './lib/results.ts';
 import { ratio } from './lib/stats.ts';
+import { mergedPercentiles, runSysbenchSlot, type SysbenchSlot } from './lib/sysbench-slot.ts';
 import { renderTable, type Cell, type Column } from './lib/table.ts';
+import {
+  sysbenchAvailable,
+  sysbenchCleanup,
+  sysbenchPrepare,
+  type SysbenchOptions,
+  type SysbenchTest,
+} from '../test/support/sysbench.ts';
 
 const DATABASE = BENCH_DATABASE;
 const INSERT_TABLE = 'wb_insert';
@@ -62,16 +92,73 @@ const RAISED_MAX_CONNECTIONS = 2000;
 /** Stall-and-measure repetitions in the memory section; the median is reported. */
 const MEMORY_ROUNDS = 3;
 
-const SECTIONS = ['main', 'targets', 'delays', 'ramp', 'many', 'batchsize', 'memory', 'single'] as const;
+const SECTIONS = ['main', 'targets', 'delays', 'ramp', 'many', 'batchsize', 'memory', 'single', 'sysbench', 'orm'] as const;
 type Section = (typeof SECTIONS)[number];
 
-type WorkloadKind = 'insert' | 'update' | 'prepared';
+type WorkloadKind = 'insert' | 'update' | 'prepared' | 'orm_text' | 'orm_prepared';
 
 const WORKLOAD_NAMES: Record<WorkloadKind, string> = {
   insert: 'INSERT',
   update: 'UPDATE by pk',
   prepared: 'INSERT prepared',
+  orm_text: 'ORM INSERT (NULL id) text',
+  orm_prepared: 'ORM INSERT (NULL id) prepared',
 };
+
+/** The ORM section's table: an AUTO_INCREMENT id the statement names with NULL, as ORMs do. */
+const ORM_TABLE = 'wb_orm';
+const SYSBENCH_TABLES = 4;
+const SYSBENCH_TABLE_SIZE = 10_000;
+/** Copies of the freshly prepared sysbench tables, restored before slots of workloads that add or remove rows. */
+const SYSBENCH_SEED_PREFIX = 'sbseed';
+
+/**
+ * Table contents a sysbench workload runs on. 'seeded': sysbench's default
+ * prepare (AUTO_INCREMENT id, 10,000 rows per table). 'explicit': its
+ * `--auto_inc=off` prepare, which creates empty tables without
+ * AUTO_INCREMENT, since prepared ids could collide with generated ones.
+ */
+type SysbenchLayout = 'seeded' | 'explicit';
+
+interface SysbenchWorkload {
+  /** Name in --workloads. */
+  key: string;
+  name: string;
+  test: SysbenchTest;
+  extraArgs: string[];
+  layout: SysbenchLayout;
+  /** The workload changes the row count: restore the tables before every slot, so every mode starts alike. */
+  isResetEachSlot: boolean;
+  /** Uses server-side prepared statements (sysbench's default --db-ps-mode=auto). */
+  isPrepared: boolean;
+}
+
+/** Grouped by layout (seeded first), so the tables are prepared at most twice. */
+const SYSBENCH_WORKLOADS: readonly SysbenchWorkload[] = [
+  // oltp_insert sends text `INSERT ... (id, k, c, pad) VALUES (0, ...)`: id 0 means "generate".
+  { key: 'insert', name: 'oltp_insert (id = 0)', test: 'oltp_insert', extraArgs: [], layout: 'seeded', isResetEachSlot: true, isPrepared: false },
+  { key: 'update_index', name: 'oltp_update_index (prepared)', test: 'oltp_update_index', extraArgs: [], layout: 'seeded', isResetEachSlot: false, isPrepared: true },
+  {
+    key: 'update_non_index',
+    name: 'oltp_update_non_index (text)',
+    test: 'oltp_update_non_index',
+    extraArgs: ['--db-ps-mode=disable'],
+    layout: 'seeded',
+    isResetEachSlot: false,
+    isPrepared: false,
+  },
+  { key: 'delete', name: 'oltp_delete (prepared)', test: 'oltp_delete', extraArgs: [], layout: 'seeded', isResetEachSlot: true, isPrepared: true },
+  // Explicit random ids (sysbench.rand.unique()), text, on tables without AUTO_INCREMENT.
+  {
+    key: 'insert_explicit',
+    name: 'oltp_insert --auto_inc=off',
+    test: 'oltp_insert',
+    extraArgs: ['--auto_inc=off'],
+    layout: 'explicit',
+    isResetEachSlot: true,
+    isPrepared: false,
+  },
+];
 
 interface Settings {
   args: BenchArgs;
@@ -85,6 +172,10 @@ interface Settings {
   delaysMs: number[];
   batchSizes: number[];
   rampPhaseSeconds: number;
+  sysbenchThreads: number[];
+  sysbenchWorkloads: SysbenchWorkload[];
+  sysbenchDatabase: string;
+  ormConnections: number[];
 }
 
 /** Where a mode's clients connect: the database itself or one proxy. */
@@ -102,51 +193,74 @@ interface ModeSpec {
   prefix: string;
 }
 
+/** What a proxy's batching did over a slot: the difference of two /metrics scrapes. */
+interface BatchCounters {
+  batches: number;
+  batchedWrites: number;
+  batchSizeSum: number;
+  /** Sum of `tqdbproxy_write_batch_latency_seconds`: send to last result, over all batches. */
+  batchLatencySeconds: number;
+  /** Batches by `tqdbproxy_write_batch_method_total{method}`. */
+  methods: Record<string, number>;
+  /** Writes sent straight through, by `tqdbproxy_write_excluded_total{reason}`. */
+  excluded: Record<string, number>;
+  /** `tqdbproxy_write_current_delay_ms` at the end. */
+  delayMs: number | undefined;
+}
+
 /** One measured (or warm-up) run of one mode. */
 interface Slot {
   loop: ClosedLoopResult;
   dbCpuSeconds: number;
   proxyCpuSeconds: number | undefined;
   clientCpuSeconds: number;
+  counters: BatchCounters;
+}
+
+/** What a slot's batch counters say per batch and per write. */
+interface BatchingFigures {
   batches: number;
   batchedWrites: number;
-  batchSizeSum: number;
-  multiRowBatches: number;
-  transactionBatches: number;
+  meanBatchSize: number;
+  /** Batched writes / acknowledged writes. */
+  batchedShare: number;
+  /** Batches by method, e.g. `{ transaction: 120 }`. */
+  methods: Record<string, number>;
+  /** Mean time from sending a batch to its last result. */
+  meanBatchLatencyMs: number;
+  /** `tqdbproxy_write_current_delay_ms` after the last round. */
   delayMs: number | undefined;
 }
 
-interface Row {
+/** The figures every result row carries, mysql2 or sysbench. */
+interface CellFigures extends BatchingFigures {
+  opsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  dbCpuUsPerWrite: number;
+  /** Proxy CPU per write (relay CPU for a relay row); undefined for direct. */
+  proxyCpuUsPerWrite: number | undefined;
+  /** ops/s over the direct row's ops/s in the same cell. */
+  ratioToDirect: number | undefined;
+  /** Direct database CPU per write over this row's: how much database work batching saves. */
+  dbCpuGain: number | undefined;
+}
+
+interface Row extends CellFigures {
   section: string;
   workload: string;
   connections: number;
   mode: string;
   /** Offered load for paced runs; undefined for closed loop. */
   targetOpsPerSecond: number | undefined;
-  opsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
   p999Ms: number;
   ops: number;
-  errors: number;
   firstError: string | undefined;
   elapsedSeconds: number;
-  batches: number;
-  batchedWrites: number;
-  meanBatchSize: number;
-  /** Batched writes / acknowledged writes. */
-  batchedShare: number;
   multiRowBatches: number;
   transactionBatches: number;
-  dbCpuUsPerWrite: number;
-  proxyCpuUsPerWrite: number | undefined;
   clientCpuUsPerWrite: number;
-  /** `tqdbproxy_write_current_delay_ms` after the last round. */
-  delayMs: number | undefined;
-  /** ops/s over the direct row's ops/s in the same cell. */
-  ratioToDirect: number | undefined;
-  /** Direct database CPU per write over this row's: how much database work batching saves. */
-  dbCpuGain: number | undefined;
 }
 
 interface Check {
@@ -154,6 +268,8 @@ interface Check {
   value: number;
   target: string;
   isPassed: boolean;
+  /** false: the cell the check reads was not part of this run. */
+  isMeasured?: boolean;
 }
 
 let log: (line: string) => void = (line) => process.stdout.write(`${line}\n`);
@@ -191,6 +307,10 @@ const EXTRA_FLAGS: Record<string, string> = {
   delays: 'fixed delays in ms for the delays section (default 1,10,100)',
   'batch-sizes': 'writebatch_max_batch_size values (default 10,100,1000)',
   'ramp-phase': 'seconds per load phase in the ramp section (default 4)',
+  threads: 'sysbench thread counts (default 1,16,128,512)',
+  workloads: `sysbench workloads, comma list of ${SYSBENCH_WORKLOADS.map((w) => w.key).join(',')} (default all)`,
+  'sysbench-db': 'database for the sysbench tables (default sbtest)',
+  'orm-connections': 'connections for the orm section (default 128)',
 };
 const EXTRA_BOOLEANS: Record<string, string> = {
   quick: 'smoke run: 1 s per mode per cell, 1 round, fewer cells and connections (explicit flags win)',
@@ -209,17 +329,10 @@ function parseSettings(argv: string[]): Settings {
   if (args.protocol !== 'mariadb') throw new BenchArgError('bench/writebatch.ts measures the MariaDB front end only; PostgreSQL batching is not implemented yet');
   if (args.proxy !== undefined) throw new BenchArgError('--proxy is not supported: every mode needs a proxy started with its own batching config');
   const extra = args.extra;
-  const sectionsText = extra.sections;
-  const sections = new Set<Section>();
-  if (sectionsText === undefined) {
-    for (const section of SECTIONS) sections.add(section);
-  } else {
-    for (const part of sectionsText.split(',').map((s) => s.trim())) {
-      const section = SECTIONS.find((s) => s === part);
-      if (section === undefined) throw new BenchArgError(`--sections: unknown section ${JSON.stringify(part)} (known: ${SECTIONS.join(', ')})`);
-      sections.add(section);
-    }
-  }
+  const sections = new Set(pickNamed('sections', extra.sections, SECTIONS, (section) => section));
+  const pickedWorkloads = pickNamed('workloads', extra.workloads, SYSBENCH_WORKLOADS, (w) => w.key);
+  const sysbenchDatabase = extra['sysbench-db'] ?? 'sbtest';
+  if (!/^\w+$/.test(sysbenchDatabase)) throw new BenchArgError(`--sysbench-db must be a plain identifier, got ${JSON.stringify(sysbenchDatabase)}`);
   return {
     args,
     isQuick,
@@ -231,7 +344,23 @@ function parseSettings(argv: string[]): Settings {
     delaysMs: integerList('delays', extra.delays, [1, 10, 100]),
     batchSizes: integerList('batch-sizes', extra['batch-sizes'], [10, 100, 1000]),
     rampPhaseSeconds: positiveNumber('ramp-phase', extra['ramp-phase'], isQuick ? 1.5 : 4),
+    sysbenchThreads: integerList('threads', extra.threads, isQuick ? [1, 16, 128] : [1, 16, 128, 512]),
+    // In SYSBENCH_WORKLOADS order whatever the flag's order: the layouts stay grouped.
+    sysbenchWorkloads: SYSBENCH_WORKLOADS.filter((w) => pickedWorkloads.includes(w)),
+    sysbenchDatabase,
+    ormConnections: integerList('orm-connections', extra['orm-connections'], [128]),
   };
+}
+
+/** The entries of `known` named in a comma list (all of them when the flag is absent). */
+function pickNamed<T>(flag: string, text: string | undefined, known: readonly T[], nameOf: (item: T) => string): T[] {
+  if (text === undefined) return [...known];
+  return text.split(',').map((part) => {
+    const name = part.trim();
+    const item = known.find((candidate) => nameOf(candidate) === name);
+    if (item === undefined) throw new BenchArgError(`--${flag}: unknown name ${JSON.stringify(name)} (known: ${known.map(nameOf).join(', ')})`);
+    return item;
+  });
 }
 
 function positiveInteger(name: string, text: string | undefined, fallback: number): number {
@@ -270,6 +399,15 @@ function estimateSeconds(settings: Settings): number {
   if (sections.has('batchsize')) seconds += cell(1 + settings.batchSizes.length);
   if (sections.has('memory')) seconds += MEMORY_ROUNDS * 6 + 10;
   if (sections.has('single')) seconds += cell(3);
+  if (sections.has('orm')) seconds += 2 * settings.ormConnections.length * cell(2);
+  if (sections.has('sysbench')) {
+    // sysbench runs whole seconds, and starting its threads costs about a second per run.
+    const run = (seconds: number): number => Math.max(1, Math.round(seconds)) + 1.5;
+    const modes = (threads: number): number => (threads === 1 ? 3 : 2);
+    const slots = settings.sysbenchThreads.reduce((sum, threads) => sum + modes(threads), 0) * settings.sysbenchWorkloads.length;
+    const perSlot = (args.warmupSeconds > 0 ? run(args.warmupSeconds) : 0) + args.rounds * run(args.durationSeconds / args.rounds);
+    seconds += slots * (perSlot + 0.5) + 20;
+  }
   return seconds;
 }
 
@@ -316,7 +454,8 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal);
 
   const direct: Target = { host: args.direct.host, port: args.direct.port, proxy: undefined, metricsUrl: undefined };
-  const admin = await connectDirect(args.direct, DATABASE, true);
+  // No database yet: prepareDatabase creates the bench database, then selects it.
+  const admin = await connectDirect(args.direct, undefined, true);
   deferCleanup(async () => {
     await admin.end().catch(() => admin.destroy());
   });
@@ -325,7 +464,10 @@ async function main(): Promise<number> {
   const ctx: Context = { settings, direct, dbPid, admin };
   log(
     `bench:writebatch — sections ${[...settings.sections].join(', ')}; ${args.durationSeconds} s per mode per cell over ${args.rounds} round(s), ` +
-      `warm-up ${args.warmupSeconds} s; connections ${args.connections.join(',')}; mariadbd pid ${dbPid} (${mariadbVersion})${settings.isQuick ? '; QUICK smoke run' : ''}`,
+      `warm-up ${args.warmupSeconds} s; connections ${args.connections.join(',')}` +
+      (settings.sections.has('sysbench') ? `; sysbench threads ${settings.sysbenchThreads.join(',')} (${settings.sysbenchWorkloads.map((w) => w.key).join(',')})` : '') +
+      (settings.sections.has('orm') ? `; orm connections ${settings.ormConnections.join(',')}` : '') +
+      `; mariadbd pid ${dbPid} (${mariadbVersion})${settings.isQuick ? '; QUICK smoke run' : ''}`,
   );
 
   log(`estimated time ≈ ${Math.ceil(estimateSeconds(settings) / 60)} min`);
@@ -341,6 +483,8 @@ async function main(): Promise<number> {
   let chartPath: string | undefined;
   let rampChartPath: string | undefined;
   let allRows: Row[] = [];
+  let sysbenchRows: SysbenchRow[] | undefined;
+  let ormRows: Row[] | undefined;
   const failedSections: string[] = [];
   /** Runs one section; a failure is logged and recorded, and the next section still runs. */
   const runSection = async (section: Section, body: () => Promise<void>): Promise<void> => {
@@ -411,6 +555,15 @@ async function main(): Promise<number> {
         isPassed: single.p50DeltaMs <= 0.2,
       });
     });
+    await runSection('sysbench', async () => {
+      sysbenchRows = await runSysbenchSection(ctx);
+      results.sysbench = sysbenchRows;
+    });
+    await runSection('orm', async () => {
+      ormRows = await runOrmSection(ctx);
+      results.orm = ormRows;
+      allRows = allRows.concat(ormRows);
+    });
     await restore();
   } finally {
     process.off('SIGINT', onSignal);
@@ -418,18 +571,19 @@ async function main(): Promise<number> {
     await runCleanups();
   }
 
-  if (checks.length > 0) {
-    log('\n== Must show (issue #4) ==');
-    log(
-      renderTable(
-        [{ header: 'check', align: 'left' }, { header: 'value', decimals: 2 }, { header: 'target', align: 'left' }, { header: 'verdict', align: 'left' }],
-        checks.map((c) => [c.name, c.value, c.target, c.isPassed ? 'PASS' : 'FAIL']),
-      ),
-    );
+  const issue8 = sysbenchRows === undefined && ormRows === undefined ? [] : issue8Checks(sysbenchRows, ormRows);
+  for (const [issue, list] of [['#4', checks], ['#8', issue8]] as const) {
+    if (list.length === 0) continue;
+    log(`\n== Must show (issue ${issue}) ==`);
+    log(renderChecks(list));
     if (settings.isQuick) log('(a --quick run is a smoke test: its figures are too short to judge the checks)');
   }
   const errorRows = allRows.filter((row) => row.errors > 0);
   for (const row of errorRows) log(`errors: ${row.section} ${row.workload} ×${row.connections} ${row.mode}: ${row.errors} (${row.firstError})`);
+  const sysbenchErrorRows = (sysbenchRows ?? []).filter((row) => row.errors > 0);
+  for (const row of sysbenchErrorRows) {
+    log(`errors: sysbench ${row.workload} ×${row.threads} ${row.mode}: ${row.errors}${row.failure === undefined ? ' (ignored by sysbench: deadlocks, lock waits, reconnects)' : ` (${row.failure})`}`);
+  }
 
   const document = {
     bench: 'writebatch',
@@ -452,17 +606,29 @@ async function main(): Promise<number> {
       delaysMs: settings.delaysMs,
       batchSizes: settings.batchSizes,
       rampPhaseSeconds: settings.rampPhaseSeconds,
+      sysbenchThreads: settings.sysbenchThreads,
+      sysbenchWorkloads: settings.sysbenchWorkloads.map((w) => w.key),
+      sysbenchDatabase: settings.sysbenchDatabase,
+      ormConnections: settings.ormConnections,
     },
     sections: results,
     failedSections,
     checks,
+    issue8Checks: issue8,
     charts: { delays: chartPath, ramp: rampChartPath },
   };
   const path = writeResults('writebatch', document, startedAt);
   log(`\nresults: ${path}`);
   if (args.isJson) process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
   if (failedSections.length > 0) log(`failed sections: ${failedSections.join(', ')}`);
-  return errorRows.length > 0 || failedSections.length > 0 ? 1 : 0;
+  return errorRows.length > 0 || sysbenchErrorRows.length > 0 || failedSections.length > 0 ? 1 : 0;
+}
+
+function renderChecks(checks: Check[]): string {
+  return renderTable(
+    [{ header: 'check', align: 'left' }, { header: 'value', decimals: 2 }, { header: 'target', align: 'left' }, { header: 'verdict', align: 'left' }],
+    checks.map((c) => [c.name, c.value, c.target, c.isMeasured === false ? 'not run' : c.isPassed ? 'PASS' : 'FAIL']),
+  );
 }
 
 // ---------------------------------------------------------------- sections
@@ -472,7 +638,6 @@ async function runMainSection(ctx: Context): Promise<Row[]> {
   log('\n== 1. Main: single-row autocommit writes, direct vs proxy modes ==');
   const off = await startTarget(ctx, 'batching off', {});
   const adaptive = await startTarget(ctx, 'batched adaptive', { writebatch_enabled: 'true' });
-  const rows: Row[] = [];
   try {
     const modes: ModeSpec[] = [
       { name: 'direct', target: ctx.direct, prefix: '' },
@@ -482,20 +647,35 @@ async function runMainSection(ctx: Context): Promise<Row[]> {
       { name: 'batch:10', target: off.target, prefix: '/* batch:10 */ ' },
       { name: 'batch:100', target: off.target, prefix: '/* batch:100 */ ' },
     ];
-    for (const kind of ['insert', 'update', 'prepared'] as const) {
+    return await runWorkloads(ctx, 'main', ['insert', 'update', 'prepared'], args.connections, modes, async (kind) => {
       if (kind !== 'update') await ctx.admin.query(`TRUNCATE TABLE ${INSERT_TABLE}`);
-      const workloadRows: Row[] = [];
-      for (const connections of args.connections) {
-        workloadRows.push(...(await runCell(ctx, { section: 'main', kind, connections, modes })));
-      }
-      log('');
-      log(`-- ${WORKLOAD_NAMES[kind]} --`);
-      log(renderTable(MAIN_COLUMNS, workloadRows.map(mainTableRow)));
-      rows.push(...workloadRows);
-    }
+    });
   } finally {
     await off.stop();
     await adaptive.stop();
+  }
+}
+
+/** Each workload at each connection count, a table per workload; `beforeWorkload` resets its data. */
+async function runWorkloads(
+  ctx: Context,
+  section: string,
+  kinds: readonly WorkloadKind[],
+  connectionList: number[],
+  modes: ModeSpec[],
+  beforeWorkload: (kind: WorkloadKind) => Promise<void>,
+): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const kind of kinds) {
+    await beforeWorkload(kind);
+    const workloadRows: Row[] = [];
+    for (const connections of connectionList) {
+      workloadRows.push(...(await runCell(ctx, { section, kind, connections, modes })));
+    }
+    log('');
+    log(`-- ${WORKLOAD_NAMES[kind]} --`);
+    log(renderTable(MAIN_COLUMNS, workloadRows.map(mainTableRow)));
+    rows.push(...workloadRows);
   }
   return rows;
 }
@@ -871,6 +1051,244 @@ async function runSingleSection(ctx: Context): Promise<SingleResult> {
   }
 }
 
+async function runOrmSection(ctx: Context): Promise<Row[]> {
+  log(`\n== 10. ORM-shaped INSERT (id named, NULL), mysql2 text and prepared, direct vs batched ==`);
+  const batched = await startTarget(ctx, 'batched adaptive', { writebatch_enabled: 'true' });
+  try {
+    const modes: ModeSpec[] = [
+      { name: 'direct', target: ctx.direct, prefix: '' },
+      { name: 'adaptive', target: batched.target, prefix: '' },
+    ];
+    return await runWorkloads(ctx, 'orm', ['orm_text', 'orm_prepared'], ctx.settings.ormConnections, modes, async () => {
+      await ctx.admin.query(`TRUNCATE TABLE ${ORM_TABLE}`);
+    });
+  } finally {
+    await batched.stop();
+  }
+}
+
+// ---------------------------------------------------------------- sysbench
+
+type SysbenchModeName = 'direct' | 'batched' | 'relay';
+
+/** Where one sysbench mode connects, and the process whose CPU is the hop's (none for direct). */
+interface SysbenchMode {
+  name: SysbenchModeName;
+  host: string;
+  port: number;
+  hopPid: number | undefined;
+  metricsUrl: string | undefined;
+}
+
+interface SysbenchSlotResult {
+  slot: SysbenchSlot;
+  dbCpuSeconds: number;
+  hopCpuSeconds: number | undefined;
+  counters: BatchCounters;
+}
+
+/**
+ * `opsPerSecond` is sysbench events (one write each in these workloads) per
+ * second over the slots that completed; `errors` counts statements that
+ * failed fatally plus errors sysbench ignored (deadlocks) and reconnects.
+ */
+interface SysbenchRow extends CellFigures {
+  workload: string;
+  threads: number;
+  mode: SysbenchModeName;
+  writes: number;
+  /** The first failed slot's error text; its figures are left out of the row. */
+  failure: string | undefined;
+  failedSlots: number;
+  /** Writes sent straight through, by reason. */
+  excluded: Record<string, number>;
+  /** ops/s over the bare relay's in the same cell (1-thread cells). */
+  ratioToRelay: number | undefined;
+}
+
+async function runSysbenchSection(ctx: Context): Promise<SysbenchRow[]> {
+  if (!sysbenchAvailable()) throw new Error('sysbench is not installed (apt-get install -y sysbench)');
+  const { sysbenchThreads, sysbenchWorkloads, sysbenchDatabase } = ctx.settings;
+  log(
+    `\n== 9. sysbench (libmariadb), direct vs batched adaptive, threads ${sysbenchThreads.join(',')}; ` +
+      `--tables=${SYSBENCH_TABLES} --table-size=${SYSBENCH_TABLE_SIZE} in ${sysbenchDatabase} ==`,
+  );
+  // The proxy holds two sockets per client; sysbench one per thread.
+  const maxThreads = Math.max(...sysbenchThreads);
+  const proxyFiles = 2 * maxThreads + 256;
+  const fileLimit = openFileLimit();
+  const batched = await startTarget(ctx, 'batched adaptive', { writebatch_enabled: 'true' });
+  const relay = sysbenchThreads.includes(1) ? await startBareRelay(ctx.settings.args.direct) : undefined;
+  const stopRelay = relay === undefined ? undefined : deferCleanup(async () => relay.stop());
+  if (relay !== undefined) log(`  bare relay: ${relay.host}:${relay.port} pid ${relay.pid} (bench/lib/bare-relay.ts)`);
+  const rows: SysbenchRow[] = [];
+  let layout: SysbenchLayout | undefined;
+  try {
+    const batchedPid = batched.target.proxy?.pid;
+    if (fileLimit < proxyFiles && batchedPid !== undefined) {
+      raiseFileLimit(batchedPid, proxyFiles);
+      log(`  open-file limit ${fileLimit} < ${proxyFiles} needed: raised to ${proxyFiles} for the proxy (prlimit), and for sysbench`);
+    }
+    const modes: SysbenchMode[] = [
+      { name: 'direct', host: ctx.direct.host, port: ctx.direct.port, hopPid: undefined, metricsUrl: undefined },
+      { name: 'batched', host: batched.target.host, port: batched.target.port, hopPid: batchedPid, metricsUrl: batched.target.metricsUrl },
+    ];
+    await ctx.admin.query(`CREATE DATABASE IF NOT EXISTS ${sysbenchDatabase}`);
+    for (const workload of sysbenchWorkloads) {
+      if (layout !== workload.layout) {
+        layout = workload.layout;
+        await prepareSysbenchTables(ctx, layout);
+      }
+      const workloadRows: SysbenchRow[] = [];
+      for (const threads of sysbenchThreads) {
+        const cellModes = threads === 1 && relay !== undefined ? [...modes, { name: 'relay' as const, host: relay.host, port: relay.port, hopPid: relay.pid, metricsUrl: undefined }] : modes;
+        workloadRows.push(...(await runSysbenchCell(ctx, workload, threads, cellModes)));
+      }
+      log('');
+      log(`-- sysbench ${workload.name} --`);
+      log(renderTable(SYSBENCH_COLUMNS, workloadRows.map(sysbenchTableRow)));
+      for (const row of workloadRows.filter((r) => r.failure !== undefined)) {
+        log(`  FAILED ×${row.threads} ${row.mode}: ${row.failedSlots} slot(s): ${row.failure}`);
+      }
+      rows.push(...workloadRows);
+    }
+  } finally {
+    await batched.stop();
+    await stopRelay?.();
+    if (layout !== undefined) await dropSysbenchTables(ctx, layout).catch((error: unknown) => log(`  sysbench cleanup failed: ${String(error)}`));
+  }
+  return rows;
+}
+
+function sysbenchOptions(ctx: Context, target: { host: string; port: number }, threads: number, extraArgs: string[]): SysbenchOptions {
+  return {
+    host: target.host,
+    port: target.port,
+    database: ctx.settings.sysbenchDatabase,
+    tables: SYSBENCH_TABLES,
+    tableSize: SYSBENCH_TABLE_SIZE,
+    threads,
+    percentile: 99,
+    isHistogram: true,
+    extraArgs,
+  };
+}
+
+/** Fresh sysbench tables for `layout` (through sysbench's own prepare, direct), and seed copies to restore from. */
+async function prepareSysbenchTables(ctx: Context, layout: SysbenchLayout): Promise<void> {
+  const startedAt = performance.now();
+  // One prepare thread per table: sysbench fills them in parallel.
+  const options = sysbenchOptions(ctx, ctx.direct, SYSBENCH_TABLES, layout === 'explicit' ? ['--auto_inc=off'] : []);
+  await sysbenchPrepare('oltp_insert', options);
+  const db = ctx.settings.sysbenchDatabase;
+  for (let i = 1; i <= SYSBENCH_TABLES; i++) {
+    await ctx.admin.query(`DROP TABLE IF EXISTS ${db}.${SYSBENCH_SEED_PREFIX}${i}`);
+    await ctx.admin.query(`CREATE TABLE ${db}.${SYSBENCH_SEED_PREFIX}${i} LIKE ${db}.sbtest${i}`);
+    await ctx.admin.query(`INSERT INTO ${db}.${SYSBENCH_SEED_PREFIX}${i} SELECT * FROM ${db}.sbtest${i}`);
+  }
+  log(`  prepared sbtest1..${SYSBENCH_TABLES} (${layout === 'explicit' ? 'empty, no AUTO_INCREMENT' : `${SYSBENCH_TABLE_SIZE} rows each`}) in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`);
+}
+
+/** Puts the sysbench tables back as prepared (rows and AUTO_INCREMENT counter). */
+async function restoreSysbenchTables(ctx: Context): Promise<void> {
+  const db = ctx.settings.sysbenchDatabase;
+  for (let i = 1; i <= SYSBENCH_TABLES; i++) {
+    await ctx.admin.query(`TRUNCATE TABLE ${db}.sbtest${i}`);
+    await ctx.admin.query(`INSERT INTO ${db}.sbtest${i} SELECT * FROM ${db}.${SYSBENCH_SEED_PREFIX}${i}`);
+  }
+}
+
+async function dropSysbenchTables(ctx: Context, layout: SysbenchLayout): Promise<void> {
+  await sysbenchCleanup('oltp_insert', sysbenchOptions(ctx, ctx.direct, 1, layout === 'explicit' ? ['--auto_inc=off'] : []));
+  for (let i = 1; i <= SYSBENCH_TABLES; i++) await ctx.admin.query(`DROP TABLE IF EXISTS ${ctx.settings.sysbenchDatabase}.${SYSBENCH_SEED_PREFIX}${i}`);
+}
+
+/** Warms every mode, then alternates them for the configured rounds (whole seconds: sysbench's --time). */
+async function runSysbenchCell(ctx: Context, workload: SysbenchWorkload, threads: number, modes: SysbenchMode[]): Promise<SysbenchRow[]> {
+  const { args } = ctx.settings;
+  if (args.warmupSeconds > 0) {
+    for (const mode of modes) await measureSysbenchSlot(ctx, workload, mode, threads, Math.max(1, Math.round(args.warmupSeconds)));
+  }
+  const slotSeconds = Math.max(1, Math.round(args.durationSeconds / args.rounds));
+  const results = modes.map((): SysbenchSlotResult[] => []);
+  for (let round = 1; round <= args.rounds; round++) {
+    for (const [index, mode] of modes.entries()) {
+      const result = await measureSysbenchSlot(ctx, workload, mode, threads, slotSeconds);
+      results[index].push(result);
+      const { summary, failure } = result.slot;
+      const figures = summary === undefined ? '' : `${fmtInt(summary.tps)} ops/s${describeSlotBatching(result.counters)}`;
+      log(`  ${workload.name} ×${threads} ${mode.name.padEnd(8)} round ${round}/${args.rounds}: ${figures}${failure === undefined ? '' : ` FAILED: ${failure}`}`);
+    }
+  }
+  const rows = modes.map((mode, index) => toSysbenchRow(workload, threads, mode.name, results[index]));
+  const direct = rows.find((row) => row.mode === 'direct');
+  const relay = rows.find((row) => row.mode === 'relay');
+  for (const row of rows) {
+    if (direct !== undefined) {
+      row.ratioToDirect = ratio(row.opsPerSecond, direct.opsPerSecond);
+      row.dbCpuGain = ratio(direct.dbCpuUsPerWrite, row.dbCpuUsPerWrite);
+    }
+    if (relay !== undefined && row.mode !== 'direct') row.ratioToRelay = ratio(row.opsPerSecond, relay.opsPerSecond);
+  }
+  return rows;
+}
+
+async function measureSysbenchSlot(ctx: Context, workload: SysbenchWorkload, mode: SysbenchMode, threads: number, seconds: number): Promise<SysbenchSlotResult> {
+  if (workload.isResetEachSlot) await restoreSysbenchTables(ctx);
+  const before = await scrapeIfProxied(mode.metricsUrl);
+  const dbCpu = new CpuWindow(ctx.dbPid);
+  const hopCpu = mode.hopPid === undefined ? undefined : new CpuWindow(mode.hopPid);
+  const slot = await runSysbenchSlot(
+    workload.test,
+    { ...sysbenchOptions(ctx, mode, threads, workload.extraArgs), timeSeconds: seconds },
+    {
+      onStart: () => {
+        dbCpu.start();
+        hopCpu?.start();
+      },
+      onStop: () => {
+        dbCpu.stop();
+        hopCpu?.stop();
+      },
+    },
+    fileLimitPrefix(threads + 256),
+  );
+  const after = await scrapeIfProxied(mode.metricsUrl);
+  return { slot, dbCpuSeconds: dbCpu.seconds, hopCpuSeconds: hopCpu?.seconds, counters: batchCountersBetween(before, after) };
+}
+
+/** The completed slots of one mode as one row; failed slots only count in `errors` and `failure`. */
+function toSysbenchRow(workload: SysbenchWorkload, threads: number, mode: SysbenchModeName, results: SysbenchSlotResult[]): SysbenchRow {
+  const completed = results.flatMap((r) => (r.slot.summary === undefined ? [] : [{ ...r, summary: r.slot.summary }]));
+  const sum = (pick: (r: (typeof completed)[number]) => number): number => completed.reduce((total, r) => total + pick(r), 0);
+  const events = sum((r) => r.summary.events);
+  // sysbench files a write that changed no row under "other" (oltp_delete's skewed ids hit
+  // rows already deleted): every non-read statement here is a write sent to the database.
+  const writes = sum((r) => r.summary.queries.write + r.summary.queries.other);
+  const counters = sumCounters(completed.map((r) => r.counters));
+  const { p50Ms, p99Ms } = mergedPercentiles(completed.map((r) => r.summary.histogram));
+  const isHop = completed.length > 0 && completed.every((r) => r.hopCpuSeconds !== undefined);
+  return {
+    workload: workload.name,
+    threads,
+    mode,
+    opsPerSecond: ratio(events, sum((r) => r.summary.totalTimeSeconds)),
+    p50Ms,
+    p99Ms,
+    writes,
+    errors: results.reduce((total, r) => total + r.slot.fatalErrors + (r.slot.summary === undefined ? 0 : r.slot.summary.ignoredErrors + r.slot.summary.reconnects), 0),
+    failure: results.find((r) => r.slot.failure !== undefined)?.slot.failure,
+    failedSlots: results.length - completed.length,
+    ...batchingFigures(counters, writes),
+    excluded: counters.excluded,
+    dbCpuUsPerWrite: ratio(sum((r) => r.dbCpuSeconds) * 1e6, writes),
+    proxyCpuUsPerWrite: isHop ? ratio(sum((r) => r.hopCpuSeconds ?? 0) * 1e6, writes) : undefined,
+    ratioToDirect: undefined,
+    ratioToRelay: undefined,
+    dbCpuGain: undefined,
+  };
+}
+
 // ---------------------------------------------------------------- measuring
 
 interface CellSpec {
@@ -897,7 +1315,7 @@ async function runCell(ctx: Context, spec: CellSpec): Promise<Row[]> {
     for (const [index, mode] of spec.modes.entries()) {
       const slot = await measureSlot(mode, spec.kind, spec.connections, slotSeconds, intervalMs, ctx.dbPid);
       slots[index].push(slot);
-      const batch = slot.batches > 0 ? `, batch ${(slot.batchSizeSum / slot.batches).toFixed(1)}` : '';
+      const batch = describeSlotBatching(slot.counters);
       const errors = slot.loop.errors > 0 ? `, ${slot.loop.errors} errors (${slot.loop.firstError})` : '';
       log(`  ${label} ${mode.name.padEnd(12)} round ${round}/${args.rounds}: ${fmtInt(slot.loop.qps)} ops/s${batch}${errors}`);
     }
@@ -923,13 +1341,11 @@ async function measureSlot(
 ): Promise<Slot> {
   const { target } = mode;
   const proxyPid = target.proxy?.pid;
-  const before = target.metricsUrl === undefined ? undefined : await scrapeMetrics(target.metricsUrl);
+  const before = await scrapeIfProxied(target.metricsUrl);
   const op = buildOperation(kind, mode.prefix);
-  let dbCpuStart = 0;
-  let proxyCpuStart = 0;
+  const dbCpu = new CpuWindow(dbPid);
+  const proxyCpu = proxyPid === undefined ? undefined : new CpuWindow(proxyPid);
   let clientStart = process.cpuUsage();
-  let dbCpuSeconds = 0;
-  let proxyCpuSeconds: number | undefined;
   let clientCpuSeconds = 0;
   const loop = await runClosedLoop({
     host: target.host,
@@ -941,39 +1357,107 @@ async function measureSlot(
     ...(op.setup === undefined ? {} : { setup: op.setup }),
     ...(intervalMs === undefined ? {} : { intervalMs }),
     onStart: () => {
-      dbCpuStart = processCpuSeconds(dbPid);
-      if (proxyPid !== undefined) proxyCpuStart = processCpuSeconds(proxyPid);
+      dbCpu.start();
+      proxyCpu?.start();
       clientStart = process.cpuUsage();
     },
     onStop: () => {
-      dbCpuSeconds = processCpuSeconds(dbPid) - dbCpuStart;
-      if (proxyPid !== undefined) proxyCpuSeconds = processCpuSeconds(proxyPid) - proxyCpuStart;
+      dbCpu.stop();
+      proxyCpu?.stop();
       const client = process.cpuUsage(clientStart);
       clientCpuSeconds = (client.user + client.system) / 1e6;
     },
   });
-  const after = target.metricsUrl === undefined ? undefined : await scrapeMetrics(target.metricsUrl);
-  const delta = (name: string, labels?: Record<string, string>): number =>
-    before === undefined || after === undefined ? 0 : metricDelta(before, after, name, labels);
+  const after = await scrapeIfProxied(target.metricsUrl);
   return {
     loop,
-    dbCpuSeconds,
-    proxyCpuSeconds,
+    dbCpuSeconds: dbCpu.seconds,
+    proxyCpuSeconds: proxyCpu?.seconds,
     clientCpuSeconds,
-    batches: delta('tqdbproxy_write_batch_size_count'),
-    batchSizeSum: delta('tqdbproxy_write_batch_size_sum'),
-    batchedWrites: delta('tqdbproxy_write_batched_total'),
-    multiRowBatches: delta('tqdbproxy_write_batch_method_total', { method: 'multi_row_insert' }),
-    transactionBatches: delta('tqdbproxy_write_batch_method_total', { method: 'transaction' }),
-    delayMs: after?.value('tqdbproxy_write_current_delay_ms'),
+    counters: batchCountersBetween(before, after),
   };
+}
+
+async function scrapeIfProxied(metricsUrl: string | undefined): Promise<MetricsSnapshot | undefined> {
+  return metricsUrl === undefined ? undefined : scrapeMetrics(metricsUrl);
+}
+
+/** The batching a slot did; all zero for a direct slot (no snapshots). */
+function batchCountersBetween(before: MetricsSnapshot | undefined, after: MetricsSnapshot | undefined): BatchCounters {
+  if (before === undefined || after === undefined) {
+    return { batches: 0, batchedWrites: 0, batchSizeSum: 0, batchLatencySeconds: 0, methods: {}, excluded: {}, delayMs: undefined };
+  }
+  return {
+    batches: metricDelta(before, after, 'tqdbproxy_write_batch_size_count'),
+    batchSizeSum: metricDelta(before, after, 'tqdbproxy_write_batch_size_sum'),
+    batchedWrites: metricDelta(before, after, 'tqdbproxy_write_batched_total'),
+    batchLatencySeconds: metricDelta(before, after, 'tqdbproxy_write_batch_latency_seconds_sum'),
+    methods: labelDeltas(before, after, 'tqdbproxy_write_batch_method_total', 'method'),
+    excluded: labelDeltas(before, after, 'tqdbproxy_write_excluded_total', 'reason'),
+    delayMs: after.value('tqdbproxy_write_current_delay_ms'),
+  };
+}
+
+/** Several slots' counters as one: sums, and the last slot's delay. */
+function sumCounters(all: BatchCounters[]): BatchCounters {
+  const sum = (pick: (c: BatchCounters) => number): number => all.reduce((total, c) => total + pick(c), 0);
+  const sumRecords = (pick: (c: BatchCounters) => Record<string, number>): Record<string, number> => {
+    const total: Record<string, number> = {};
+    for (const record of all.map(pick)) for (const [key, value] of Object.entries(record)) total[key] = (total[key] ?? 0) + value;
+    return total;
+  };
+  return {
+    batches: sum((c) => c.batches),
+    batchedWrites: sum((c) => c.batchedWrites),
+    batchSizeSum: sum((c) => c.batchSizeSum),
+    batchLatencySeconds: sum((c) => c.batchLatencySeconds),
+    methods: sumRecords((c) => c.methods),
+    excluded: sumRecords((c) => c.excluded),
+    delayMs: all[all.length - 1]?.delayMs,
+  };
+}
+
+function batchingFigures(counters: BatchCounters, writes: number): BatchingFigures {
+  return {
+    batches: counters.batches,
+    batchedWrites: counters.batchedWrites,
+    meanBatchSize: ratio(counters.batchSizeSum, counters.batches),
+    batchedShare: ratio(counters.batchedWrites, writes),
+    methods: counters.methods,
+    meanBatchLatencyMs: ratio(counters.batchLatencySeconds * 1000, counters.batches),
+    delayMs: counters.delayMs,
+  };
+}
+
+/** `, batch 12.3 (transaction)` for a progress line; '' when nothing was batched. */
+function describeSlotBatching(counters: BatchCounters): string {
+  if (counters.batches === 0) return '';
+  return `, batch ${(counters.batchSizeSum / counters.batches).toFixed(1)} (${describeMethods(counters.methods, counters.batches)})`;
+}
+
+/**
+ * Batch methods as shares of all batches. A batch of one runs as the write
+ * itself and counts no method (nor does a batch that fell back to running its
+ * members one by one): that remainder shows as `single`.
+ */
+function describeMethods(methods: Record<string, number>, batches: number): string {
+  const single = batches - Object.values(methods).reduce((sum, n) => sum + n, 0);
+  return describeShares(single > 0 ? { ...methods, single } : methods, batches);
+}
+
+const METHOD_SHORT_NAMES: Record<string, string> = { multi_row_insert: 'multi', multi_row_delete: 'mdel', transaction: 'txn' };
+
+/** `txn 100%` or `multi 80% txn 20%`: each key's share of `total`, largest first; '-' for none. */
+function describeShares(counts: Record<string, number>, total: number): string {
+  const entries = Object.entries(counts).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+  if (entries.length === 0 || total <= 0) return '-';
+  return entries.map(([key, n]) => `${METHOD_SHORT_NAMES[key] ?? key} ${Math.round((100 * n) / total)}%`).join(' ');
 }
 
 function toRow(spec: CellSpec, mode: ModeSpec, slots: Slot[]): Row {
   const loop = mergeResults(slots.map((slot) => slot.loop));
   const sum = (pick: (slot: Slot) => number): number => slots.reduce((total, slot) => total + pick(slot), 0);
-  const batches = sum((s) => s.batches);
-  const batchedWrites = sum((s) => s.batchedWrites);
+  const counters = sumCounters(slots.map((s) => s.counters));
   const isProxied = slots.every((s) => s.proxyCpuSeconds !== undefined);
   return {
     section: spec.section,
@@ -989,16 +1473,12 @@ function toRow(spec: CellSpec, mode: ModeSpec, slots: Slot[]): Row {
     errors: loop.errors,
     firstError: loop.firstError,
     elapsedSeconds: loop.elapsedSeconds,
-    batches,
-    batchedWrites,
-    meanBatchSize: ratio(sum((s) => s.batchSizeSum), batches),
-    batchedShare: ratio(batchedWrites, loop.ops),
-    multiRowBatches: sum((s) => s.multiRowBatches),
-    transactionBatches: sum((s) => s.transactionBatches),
+    ...batchingFigures(counters, loop.ops),
+    multiRowBatches: counters.methods.multi_row_insert ?? 0,
+    transactionBatches: counters.methods.transaction ?? 0,
     dbCpuUsPerWrite: ratio(sum((s) => s.dbCpuSeconds) * 1e6, loop.ops),
     proxyCpuUsPerWrite: isProxied ? ratio(sum((s) => s.proxyCpuSeconds ?? 0) * 1e6, loop.ops) : undefined,
     clientCpuUsPerWrite: ratio(sum((s) => s.clientCpuSeconds) * 1e6, loop.ops),
-    delayMs: slots[slots.length - 1]?.delayMs,
     ratioToDirect: undefined,
     dbCpuGain: undefined,
   };
@@ -1029,6 +1509,21 @@ function buildOperation(kind: WorkloadKind, prefix: string): { operation: Operat
       const sql = `${prefix}INSERT INTO ${INSERT_TABLE} (v) VALUES (?)`;
       return {
         operation: (conn, _worker, iteration) => conn.execute(sql, [iteration]),
+        setup: async (conn) => {
+          await conn.prepare(sql);
+        },
+      };
+    }
+    case 'orm_text':
+    case 'orm_prepared': {
+      // What an ORM sends for a new row: the id column named, with NULL for "generate".
+      const sql = `${prefix}INSERT INTO ${ORM_TABLE} (id, a, b) VALUES (NULL, ?, ?)`;
+      if (kind === 'orm_text') {
+        // `query` with values: mysql2 interpolates them client-side and sends text.
+        return { operation: (conn, worker, iteration) => conn.query(sql, [iteration, `w${worker}`]) };
+      }
+      return {
+        operation: (conn, worker, iteration) => conn.execute(sql, [iteration, `w${worker}`]),
         setup: async (conn) => {
           await conn.prepare(sql);
         },
@@ -1080,6 +1575,10 @@ async function prepareDatabase(admin: Connection, maxConnections: number): Promi
     );
     await admin.query(`TRUNCATE TABLE ${table}`);
   }
+  await admin.query(
+    `CREATE TABLE IF NOT EXISTS ${ORM_TABLE} (id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, a INT NOT NULL, b VARCHAR(32) NOT NULL) ENGINE=InnoDB`,
+  );
+  await admin.query(`TRUNCATE TABLE ${ORM_TABLE}`);
   await admin.query(`CREATE TABLE IF NOT EXISTS ${UPDATE_TABLE} (id INT NOT NULL PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB`);
   const keys = maxConnections * UPDATE_KEYS_PER_CONNECTION;
   // The SEQUENCE engine (seq_1_to_N) fills the key ranges in one statement.
@@ -1100,6 +1599,9 @@ function requiredConnections(settings: Settings): number {
   const counts = [...settings.args.connections, settings.focusConnections];
   if (settings.sections.has('many')) counts.push(settings.manyConnections);
   if (settings.sections.has('memory')) counts.push(settings.queuedWrites);
+  if (settings.sections.has('orm')) counts.push(...settings.ormConnections);
+  // A proxy may keep its backend connections open while the next direct run opens as many again.
+  if (settings.sections.has('sysbench')) counts.push(2 * Math.max(...settings.sysbenchThreads));
   return Math.max(...counts) + 100;
 }
 
@@ -1125,37 +1627,41 @@ async function raiseMaxConnections(ctx: Context, needed: number): Promise<() => 
 
 // ---------------------------------------------------------------- output
 
-const MAIN_COLUMNS: Column[] = [
-  { header: 'conns' },
-  { header: 'mode', align: 'left' },
-  { header: 'ops/s' },
-  { header: 'p50 ms', decimals: 2 },
-  { header: 'p99 ms', decimals: 2 },
-  { header: 'batch', decimals: 1 },
-  { header: '×direct', decimals: 2 },
+/** Column groups the mysql2 and sysbench tables share, in this order. */
+const THROUGHPUT_COLUMNS: Column[] = [{ header: 'ops/s' }, { header: 'p50 ms', decimals: 2 }, { header: 'p99 ms', decimals: 2 }];
+const BATCH_COLUMNS: Column[] = [{ header: 'batch', decimals: 1 }, { header: 'method', align: 'left' }, { header: 'batch ms', decimals: 1 }];
+const CPU_COLUMNS: Column[] = [
   { header: 'db µs/w', decimals: 1 },
   { header: 'db gain', decimals: 1 },
   { header: 'proxy µs/w', decimals: 1 },
   { header: 'delay ms', decimals: 1 },
+];
+
+const MAIN_COLUMNS: Column[] = [
+  { header: 'conns' },
+  { header: 'mode', align: 'left' },
+  ...THROUGHPUT_COLUMNS,
+  ...BATCH_COLUMNS,
+  { header: '×direct', decimals: 2 },
+  ...CPU_COLUMNS,
   { header: 'errors' },
 ];
 
+function throughputCells(row: CellFigures): Cell[] {
+  return [Math.round(row.opsPerSecond), row.p50Ms, row.p99Ms];
+}
+
+function batchCells(row: CellFigures): Cell[] {
+  return [row.meanBatchSize, describeMethods(row.methods, row.batches), row.meanBatchLatencyMs];
+}
+
+function cpuCells(row: CellFigures): Cell[] {
+  // The delay gauge exists on every proxy; it only means something where writes were batched.
+  return [row.dbCpuUsPerWrite, row.dbCpuGain, row.proxyCpuUsPerWrite, row.batches > 0 ? row.delayMs : undefined];
+}
+
 function mainTableRow(row: Row): Cell[] {
-  return [
-    row.connections,
-    row.mode,
-    Math.round(row.opsPerSecond),
-    row.p50Ms,
-    row.p99Ms,
-    row.meanBatchSize,
-    row.ratioToDirect,
-    row.dbCpuUsPerWrite,
-    row.dbCpuGain,
-    row.proxyCpuUsPerWrite,
-    // The gauge exists on every proxy; it only means something where writes were batched.
-    row.batches > 0 ? row.delayMs : undefined,
-    row.errors,
-  ];
+  return [row.connections, row.mode, ...throughputCells(row), ...batchCells(row), row.ratioToDirect, ...cpuCells(row), row.errors];
 }
 
 const TARGET_COLUMNS: Column[] = [{ header: 'target ops/s' }, ...MAIN_COLUMNS];
@@ -1175,6 +1681,100 @@ function mainChecks(rows: Row[], connectionList: number[]): Check[] {
     { name: `${at}: db CPU/write direct ÷ batched`, value: row.dbCpuGain ?? Number.NaN, target: '≥ 5', isPassed: (row.dbCpuGain ?? 0) >= 5 },
     { name: `${at}: mean batch size`, value: row.meanBatchSize, target: '≥ 20', isPassed: row.meanBatchSize >= 20 },
   ];
+}
+
+const SYSBENCH_COLUMNS: Column[] = [
+  { header: 'threads' },
+  { header: 'mode', align: 'left' },
+  ...THROUGHPUT_COLUMNS,
+  ...BATCH_COLUMNS,
+  { header: 'batched', align: 'left' },
+  { header: 'passed through', align: 'left' },
+  { header: '×direct', decimals: 2 },
+  { header: '×relay', decimals: 2 },
+  ...CPU_COLUMNS,
+  { header: 'errors' },
+];
+
+function sysbenchTableRow(row: SysbenchRow): Cell[] {
+  return [
+    row.threads,
+    row.mode,
+    ...throughputCells(row),
+    ...batchCells(row),
+    row.mode !== 'batched' || Number.isNaN(row.batchedShare) ? undefined : `${Math.round(100 * row.batchedShare)}%`,
+    describeShares(row.excluded, row.writes),
+    row.ratioToDirect,
+    row.ratioToRelay,
+    ...cpuCells(row),
+    row.failure === undefined ? row.errors : `${row.errors} FATAL`,
+  ];
+}
+
+/** The acceptance targets of issue #8 that the sysbench and orm sections measure. */
+function issue8Checks(sysbenchRows: SysbenchRow[] | undefined, ormRows: Row[] | undefined): Check[] {
+  const checks: Check[] = [];
+  const notRun = (name: string, target: string): Check => ({ name, value: Number.NaN, target, isPassed: false, isMeasured: false });
+  /** A cell with errors fails its check whatever its completed slots show. */
+  const atLeast = (name: string, row: { errors: number } | undefined, value: number | undefined, min: number, target = `≥ ${min}`): Check => {
+    if (row === undefined) return notRun(name, target);
+    const v = value ?? Number.NaN;
+    return { name, value: v, target: row.errors === 0 ? target : `${target} (cell had ${row.errors} errors)`, isPassed: row.errors === 0 && v >= min };
+  };
+  if (sysbenchRows !== undefined) {
+    const find = (key: string, threads: number, mode: SysbenchModeName): SysbenchRow | undefined => {
+      const name = SYSBENCH_WORKLOADS.find((w) => w.key === key)?.name;
+      return sysbenchRows.find((r) => r.workload === name && r.threads === threads && r.mode === mode);
+    };
+    const ratioCheck = (key: string, threads: number, min: number, target?: string): Check => {
+      const row = find(key, threads, 'batched');
+      return atLeast(`${SYSBENCH_WORKLOADS.find((w) => w.key === key)?.name} ×${threads}: batched ÷ direct`, row, row?.ratioToDirect, min, target);
+    };
+    checks.push(
+      ratioCheck('insert', 128, 2.0),
+      ratioCheck('insert', 16, 1.0),
+      ratioCheck('update_index', 128, 0.95, '≥ 0.95 (stretch 1.3)'),
+      ratioCheck('update_non_index', 128, 0.95),
+      ratioCheck('delete', 128, 0.95),
+    );
+    const single = find('insert', 1, 'batched');
+    checks.push(atLeast('oltp_insert (id = 0) ×1: batched ÷ bare relay', single, single?.ratioToRelay, 0.9));
+    for (const key of ['insert', 'insert_explicit']) {
+      const row = find(key, 128, 'batched');
+      checks.push(atLeast(`${SYSBENCH_WORKLOADS.find((w) => w.key === key)?.name} ×128: db CPU/write direct ÷ batched`, row, row?.dbCpuGain, 8));
+    }
+    const batchedRows = sysbenchRows.filter((r) => r.mode === 'batched');
+    const limitMs = DEFAULT_MAX_DELAY_MS + 10;
+    const worst = batchedRows.filter((r) => !Number.isNaN(r.p99Ms)).sort((a, b) => b.p99Ms - a.p99Ms)[0];
+    checks.push(
+      worst === undefined
+        ? notRun(`sysbench p99 at every batched cell`, `≤ ${limitMs}`)
+        : { name: `sysbench p99, worst batched cell (${worst.workload} ×${worst.threads})`, value: worst.p99Ms, target: `≤ ${limitMs}`, isPassed: worst.p99Ms <= limitMs },
+    );
+    for (const workload of SYSBENCH_WORKLOADS.filter((w) => w.isPrepared)) {
+      const rows = batchedRows.filter((r) => r.workload === workload.name);
+      const errors = rows.reduce((total, r) => total + r.errors, 0);
+      const name = `${workload.name}: errors at every thread count, batched`;
+      checks.push(rows.length === 0 ? notRun(name, '0') : { name, value: errors, target: '0', isPassed: errors === 0 && rows.every((r) => r.failure === undefined) });
+    }
+  }
+  if (ormRows !== undefined) {
+    for (const kind of ['orm_text', 'orm_prepared'] as const) {
+      const connections = ormRows.some((r) => r.connections === 128) ? 128 : Math.max(...ormRows.map((r) => r.connections));
+      const row = ormRows.find((r) => r.workload === WORKLOAD_NAMES[kind] && r.connections === connections && r.mode === 'adaptive');
+      checks.push(atLeast(`mysql2 ${WORKLOAD_NAMES[kind]} ×${connections}: batched ÷ direct`, row, row?.ratioToDirect, 1.9));
+    }
+  }
+  // "No cell below 0.95× direct", except 1-thread cells, which are held against the relay.
+  const ratios = [
+    ...(sysbenchRows ?? []).filter((r) => r.mode === 'batched' && r.threads > 1).map((r) => ({ cell: `${r.workload} ×${r.threads}`, value: r.ratioToDirect ?? Number.NaN })),
+    ...(ormRows ?? []).filter((r) => r.mode === 'adaptive' && r.connections > 1).map((r) => ({ cell: `${r.workload} ×${r.connections}`, value: r.ratioToDirect ?? Number.NaN })),
+  ].sort((a, b) => (Number.isNaN(a.value) ? -1 : Number.isNaN(b.value) ? 1 : a.value - b.value));
+  const lowest = ratios[0];
+  if (lowest !== undefined) {
+    checks.push({ name: `lowest batched ÷ direct over multi-client cells (${lowest.cell})`, value: lowest.value, target: '≥ 0.95', isPassed: lowest.value >= 0.95 });
+  }
+  return checks;
 }
 
 /** Throughput and p99 against the fixed delay, with direct throughput as a dashed reference. */

@@ -6,6 +6,7 @@ import { MysqlServer } from './mysql/server.ts';
 import type { MysqlServices } from './mysql/services.ts';
 import type { ClientConnection } from './mysql/frontend.ts';
 import { BatchManager } from './core/batch/batch-manager.ts';
+import { DEFAULT_POLICY_OPTIONS } from './core/batch/template-policy.ts';
 import { KeyInterner } from './core/batch/eligibility.ts';
 import { MysqlWriteBatcher, type MysqlWrite } from './mysql/write-batcher.ts';
 import type { ProtocolConfig } from './config/types.ts';
@@ -21,7 +22,7 @@ export interface RunningProxy {
 }
 
 /** One write batcher per protocol config generation. */
-function createWriteBatching(config: ProtocolConfig, metrics: Metrics): BatchManager<MysqlWrite> {
+function createWriteBatching(config: ProtocolConfig, metrics: Metrics, log: Logger): BatchManager<MysqlWrite> {
   const wb = config.writeBatch;
   const batcher = new MysqlWriteBatcher(config.defaultGroup, { method: (m) => metrics.batchExecuted(m) });
   const manager = new BatchManager<MysqlWrite>(
@@ -37,6 +38,9 @@ function createWriteBatching(config: ProtocolConfig, metrics: Metrics): BatchMan
         return batcher.maxBatchBytes;
       },
       timeoutMs: wb.timeoutMs,
+      maxInFlight: wb.maxConcurrentBatches,
+      latencyBudgetMs: wb.maxDelayMs,
+      policy: { ...DEFAULT_POLICY_OPTIONS, probeIntervalMs: wb.probeIntervalMs },
     },
     batcher,
     {
@@ -51,6 +55,15 @@ function createWriteBatching(config: ProtocolConfig, metrics: Metrics): BatchMan
         metrics.setWriteOpsPerSecond(opsPerSecond);
         if (adjustment !== 'none') metrics.delayAdjusted(adjustment);
       },
+      modeChanged: (site, change) => {
+        metrics.writeModeSwitched(change.mode);
+        log.info(change.mode === 'alone' ? 'batching does not pay for a template; its writes run alone' : 'batching pays again for a template', {
+          site,
+          batched_ms: change.batchedMeanMs.toFixed(2),
+          alone_ms: change.aloneMeanMs.toFixed(2),
+        });
+      },
+      ranAlone: () => metrics.writeExcludedFromBatch('not_paying'),
     },
   );
   return manager;
@@ -139,7 +152,7 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
   if (config.postgres !== null) checkRoutingSupport(config.postgres, 'postgres', log);
   const clients = new Set<ClientConnection>();
   const retired: BatchManager<MysqlWrite>[] = [];
-  const state = { config, writes: createWriteBatching(config.mariadb, metrics), retired };
+  const state = { config, writes: createWriteBatching(config.mariadb, metrics, log), retired };
   const cache = new QueryCache(config.cache, {
     hit: (state) => metrics.cacheHit(state),
     miss: () => metrics.cacheMiss(),
@@ -176,7 +189,7 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
       const hasBatchingChanged = JSON.stringify(next.mariadb.writeBatch) !== JSON.stringify(state.config.mariadb.writeBatch);
       state.config = next;
       if (hasBatchingChanged) {
-        state.writes = createWriteBatching(next.mariadb, metrics);
+        state.writes = createWriteBatching(next.mariadb, metrics, log);
         // Writes already queued there still go out; new ones join the new manager.
         retired.push(previous);
         void previous.drain().then(() => retired.splice(retired.indexOf(previous), 1));

@@ -23,6 +23,20 @@ export class MetricsSnapshot {
       return Number.NaN;
     }
   }
+
+  /**
+   * Sums of the series `name` by the value of one label (e.g. the batch
+   * method), for label sets that are not known in advance.
+   */
+  byLabel(name: string, label: string): Map<string, number> {
+    const sums = new Map<string, number>();
+    for (const sample of this.exposition.samples) {
+      const value = sample.labels[label];
+      if (sample.name !== name || value === undefined) continue;
+      sums.set(value, (sums.get(value) ?? 0) + sample.value);
+    }
+    return sums;
+  }
 }
 
 /** The /metrics URL of a proxy started by `startBenchProxy`; undefined for an external one. */
@@ -43,4 +57,15 @@ export async function scrapeMetrics(url: string): Promise<MetricsSnapshot> {
 /** `after − before` of one series sum (counters and histogram _sum/_count). */
 export function metricDelta(before: MetricsSnapshot, after: MetricsSnapshot, name: string, labels: Record<string, string> = {}): number {
   return after.value(name, labels) - before.value(name, labels);
+}
+
+/** `after − before` of every label value of `label` on `name`; values that did not move are left out. */
+export function labelDeltas(before: MetricsSnapshot, after: MetricsSnapshot, name: string, label: string): Record<string, number> {
+  const previous = before.byLabel(name, label);
+  const deltas: Record<string, number> = {};
+  for (const [value, sum] of after.byLabel(name, label)) {
+    const delta = sum - (previous.get(value) ?? 0);
+    if (delta !== 0) deltas[value] = delta;
+  }
+  return deltas;
 }

@@ -138,3 +138,47 @@ function numericEntries(dir: string): number[] {
     .map(Number)
     .filter((n) => Number.isInteger(n));
 }
+
+/**
+ * CPU seconds one process uses between `start()` and `stop()`: what a
+ * measured slot reads for "database (or proxy) CPU per operation".
+ */
+export class CpuWindow {
+  private startSeconds = 0;
+  /** The last window's CPU seconds (0 before the first `stop()`). */
+  seconds = 0;
+
+  constructor(readonly pid: number) {}
+
+  start(): void {
+    this.startSeconds = processCpuSeconds(this.pid);
+  }
+
+  stop(): number {
+    this.seconds = processCpuSeconds(this.pid) - this.startSeconds;
+    return this.seconds;
+  }
+}
+
+/** This process's soft limit on open files (/proc/self/limits); Infinity when unlimited. */
+export function openFileLimit(): number {
+  const match = /^Max open files\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+  if (match === null || match[1] === 'unlimited') return Number.POSITIVE_INFINITY;
+  return Number(match[1]);
+}
+
+/**
+ * Put before a command that needs `needed` file descriptors: `prlimit
+ * --nofile=N:N --` when this process's limit (which a child inherits) is
+ * lower, else nothing. Raising the hard limit needs root, as benches run here.
+ */
+export function fileLimitPrefix(needed: number): string[] {
+  return openFileLimit() >= needed ? [] : ['prlimit', `--nofile=${needed}:${needed}`, '--'];
+}
+
+/** Raises a running process's open-file limit to `needed` (prlimit(1)) when this process's is lower. */
+export function raiseFileLimit(pid: number, needed: number): void {
+  if (openFileLimit() >= needed) return;
+  const result = Bun.spawnSync(['prlimit', `--pid=${pid}`, `--nofile=${needed}:${needed}`], { stdout: 'ignore', stderr: 'pipe' });
+  if (result.exitCode !== 0) throw new Error(`prlimit --pid=${pid} --nofile=${needed} failed: ${result.stderr.toString().trim()}`);
+}

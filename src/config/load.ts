@@ -687,6 +687,8 @@ function deriveProtocol(values: Values, groups: Map<string, Values>): ProtocolCo
       adaptiveStep: section.writebatch_adaptive_step,
       metricsIntervalSeconds: section.writebatch_metrics_interval,
       timeoutMs: section.writebatch_timeout_ms,
+      maxConcurrentBatches: section.writebatch_max_concurrent_batches,
+      probeIntervalMs: section.writebatch_probe_interval_ms,
     },
   };
 }

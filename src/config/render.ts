@@ -51,6 +51,8 @@ function protocolSections(protocol: 'mariadb' | 'postgres', config: ProtocolConf
     ['writebatch_adaptive_step', String(wb.adaptiveStep)],
     ['writebatch_metrics_interval', String(wb.metricsIntervalSeconds)],
     ['writebatch_timeout_ms', String(wb.timeoutMs)],
+    ['writebatch_max_concurrent_batches', String(wb.maxConcurrentBatches)],
+    ['writebatch_probe_interval_ms', String(wb.probeIntervalMs)],
   ]);
   assertCovers(protocol, keysOf(protocolSchema(protocol)), keys);
   const sections: RenderedSection[] = [{ name: protocol, keys }];

@@ -163,6 +163,18 @@ function protocolSection(protocol: string, listenDefault: string) {
         default: 30_000,
         description: 'A queued write still unsent after this long gets an error and is never executed.',
       }),
+      writebatch_max_concurrent_batches: Type.Integer({
+        minimum: 1,
+        maximum: 1000,
+        default: 4,
+        description: 'Batches of one statement template that may run at once; past it, gathered writes wait for one to finish.',
+      }),
+      writebatch_probe_interval_ms: Type.Integer({
+        minimum: 0,
+        maximum: 3_600_000,
+        default: 5000,
+        description: 'How often each template tries the mode it is not in (batched or alone) for a moment; a template whose writes are faster alone runs them alone. 0: always batch.',
+      }),
     },
     { additionalProperties: false, description: `${protocol} front end: listener, default group and write batching.` },
   );

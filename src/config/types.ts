@@ -27,6 +27,9 @@ export interface WriteBatchConfig {
   readonly adaptiveStep: number;
   readonly metricsIntervalSeconds: number;
   readonly timeoutMs: number;
+  readonly maxConcurrentBatches: number;
+  /** 0: templates always batch; else how often the other mode is probed. */
+  readonly probeIntervalMs: number;
 }
 
 export interface ProtocolConfig {

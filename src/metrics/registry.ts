@@ -33,7 +33,9 @@ export type WriteExcludedReason =
   | 'not_batchable'
   | 'session_state'
   | 'too_large'
-  | 'shutting_down';
+  | 'shutting_down'
+  /** Its template's writes are faster alone than batched (see writebatch_probe_interval_ms). */
+  | 'not_paying';
 export const WRITE_EXCLUDED_REASONS = [
   'disabled',
   'hint_zero',
@@ -45,10 +47,15 @@ export const WRITE_EXCLUDED_REASONS = [
   'session_state',
   'too_large',
   'shutting_down',
+  'not_paying',
 ] as const satisfies readonly WriteExcludedReason[];
 
-export type BatchMethod = 'multi_row_insert' | 'transaction';
-export const BATCH_METHODS = ['multi_row_insert', 'transaction'] as const satisfies readonly BatchMethod[];
+/** The mode a template switched to: batching its writes, or running them alone. */
+export type WriteMode = 'batch' | 'alone';
+export const WRITE_MODES = ['batch', 'alone'] as const satisfies readonly WriteMode[];
+
+export type BatchMethod = 'multi_row_insert' | 'multi_row_delete' | 'transaction';
+export const BATCH_METHODS = ['multi_row_insert', 'multi_row_delete', 'transaction'] as const satisfies readonly BatchMethod[];
 
 export type CacheHitState = 'fresh' | 'stale';
 export const CACHE_HIT_STATES = ['fresh', 'stale'] as const satisfies readonly CacheHitState[];
@@ -131,6 +138,7 @@ export class Metrics {
   /** Read at scrape time: the batch managers update it per write. */
   private writeQueuedCount = 0;
   private readonly writeDelayAdjustments: Counter<'direction'>;
+  private readonly writeModeSwitches: Counter<'to'>;
   private readonly writeBatched: CounterSeries;
   private readonly writeExcluded: FastCounterVec;
   private readonly writeBatchMethod: FastCounterVec;
@@ -153,6 +161,7 @@ export class Metrics {
   private readonly batchSiteLabels: BoundedLabels;
   private readonly batchSites = new Map<string, BatchSiteMetrics>();
   private readonly delayChildren: Record<DelayDirection, CounterChild>;
+  private readonly modeChildren: Record<WriteMode, CounterChild>;
   private readonly excludedChildren: Record<WriteExcludedReason, CounterChild>;
   private readonly methodChildren: Record<BatchMethod, CounterChild>;
   private readonly hitChildren: Record<CacheHitState, CounterChild>;
@@ -217,9 +226,15 @@ export class Metrics {
       labelNames: ['direction'],
       registers,
     });
+    this.writeModeSwitches = new Counter({
+      name: 'tqdbproxy_write_mode_switches_total',
+      help: 'Templates that switched between batching and running their writes alone (to = batch, alone), from measured latency.',
+      labelNames: ['to'],
+      registers,
+    });
     this.writeBatched = this.fast(new FastCounterVec('tqdbproxy_write_batched_total', 'Writes executed as part of a batch.')).child({});
     this.writeExcluded = this.fast(new FastCounterVec('tqdbproxy_write_excluded_total', 'Writes sent straight to the backend instead of batched, by reason.'));
-    this.writeBatchMethod = this.fast(new FastCounterVec('tqdbproxy_write_batch_method_total', 'Batches executed, by method (multi_row_insert, transaction).'));
+    this.writeBatchMethod = this.fast(new FastCounterVec('tqdbproxy_write_batch_method_total', 'Batches executed, by method (multi_row_insert, multi_row_delete, transaction).'));
 
     this.cacheHits = this.fast(new FastCounterVec('tqdbproxy_cache_hits_total', 'Statements answered from the cache, by state (fresh, stale).'));
     this.cacheMisses = this.fast(new FastCounterVec('tqdbproxy_cache_misses_total', 'Cacheable statements not found in the cache.')).child({});
@@ -247,6 +262,7 @@ export class Metrics {
     // (as 0) from the first scrape and the hot path never creates one.
     this.connectionChildren = childrenFor(PROTOCOL_LABELS, (p) => this.clientConnections.labels(p));
     this.delayChildren = childrenFor(DELAY_DIRECTIONS, (d) => zeroed(this.writeDelayAdjustments.labels(d)));
+    this.modeChildren = childrenFor(WRITE_MODES, (m) => zeroed(this.writeModeSwitches.labels(m)));
     this.excludedChildren = childrenFor(WRITE_EXCLUDED_REASONS, (r) => this.writeExcluded.child({ reason: r }));
     this.methodChildren = childrenFor(BATCH_METHODS, (m) => this.writeBatchMethod.child({ method: m }));
     this.hitChildren = childrenFor(CACHE_HIT_STATES, (s) => this.cacheHits.child({ state: s }));
@@ -410,6 +426,10 @@ export class Metrics {
 
   delayAdjusted(direction: DelayDirection): void {
     this.delayChildren[direction].inc();
+  }
+
+  writeModeSwitched(to: WriteMode): void {
+    this.modeChildren[to].inc();
   }
 
   /** Counts writes that were executed inside a batch. */

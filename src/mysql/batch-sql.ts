@@ -87,8 +87,8 @@ export function rewriteForMember(bytes: Uint8Array, sessionFlags: number): Uint8
   return copy;
 }
 
-/** An OK packet for one row of a merged multi-row INSERT. */
-export function memberInsertOk(insertId: number, warnings: number, sessionFlags: number): Uint8Array {
+/** An OK packet for one member of a merged statement: 0 or 1 affected rows (one row or key each). */
+export function memberOk(affectedRows: 0 | 1, insertId: number, warnings: number, sessionFlags: number): Uint8Array {
   // Sized exactly and written in place: one allocation per member on the batch's hot path.
   const idLength = insertId < 0xfb ? 1 : insertId <= 0xffff ? 3 : insertId <= 0xffffff ? 4 : 9;
   const payloadLength = 1 + 1 + idLength + 2 + 2;
@@ -96,7 +96,7 @@ export function memberInsertOk(insertId: number, warnings: number, sessionFlags:
   out[0] = payloadLength;
   out[3] = 1;
   out[4] = Header.Ok;
-  out[5] = 1; // affected rows
+  out[5] = affectedRows;
   let at = 6;
   if (idLength === 1) {
     out[at++] = insertId;

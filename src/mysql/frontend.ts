@@ -13,7 +13,7 @@ import { ResponseTracker, type ResponseShape } from './response-tracker.ts';
 import { MysqlSession } from './session.ts';
 import type { MysqlServices } from './services.ts';
 import { decodeSqlText } from './sql-text.ts';
-import { boundTypesOf, queryPacket } from './batch-sql.ts';
+import { boundTypesOf, queryPacket, rewriteExecute } from './batch-sql.ts';
 import { decideBatching, batchGroupKey } from '../core/batch/eligibility.ts';
 import type { BatchClient, MysqlWrite } from './write-batcher.ts';
 import { isLiteralSafeCharset } from './param-literals.ts';
@@ -58,6 +58,14 @@ export interface PreparedStatementInfo {
   paramCount: number;
   /** Parameter types from the last execute that sent them (owned copy). */
   boundTypes: Uint8Array | null;
+  /**
+   * The types this client's own backend statement has bound. They differ from
+   * `boundTypes` when the execute that sent new types ran elsewhere (in a batch
+   * on another member's connection, or answered from the cache): libmariadb
+   * sends types only when they change, so the next execute that reaches our
+   * backend must carry them itself.
+   */
+  backendTypes: Uint8Array | null;
   /** COM_STMT_SEND_LONG_DATA since the last execute: its data lives on this connection only. */
   hasLongData: boolean;
 }
@@ -369,7 +377,31 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     this.current = tracker;
     this.inFlight = inFlight;
     backend.expect(tracker, this);
-    backend.write(raw);
+    backend.write(isExecute ? this.ownExecutePacket(raw) : raw);
+  }
+
+  /**
+   * A COM_STMT_EXECUTE of this client as it must reach this client's own
+   * backend: as sent, unless the backend's statement lacks the bound types
+   * the execute relies on (see `backendTypes`), which it then carries.
+   */
+  ownExecutePacket(packet: Uint8Array): Uint8Array {
+    const payload = packet.subarray(4);
+    const id = readU32(payload, 1);
+    const info = this.prepared.get(id);
+    if (info === undefined || info.paramCount === 0 || info.boundTypes === null) return packet;
+    const flagAt = 10 + ((info.paramCount + 7) >> 3);
+    if (payload[flagAt] === 1) {
+      // Dispatch took `boundTypes` from this very packet.
+      info.backendTypes = info.boundTypes;
+      return packet;
+    }
+    if (info.backendTypes === info.boundTypes) return packet;
+    const rewritten = rewriteExecute(payload, id, info.paramCount, info.boundTypes);
+    if (rewritten === null) return packet;
+    rewritten[3] = packet[3]!;
+    info.backendTypes = info.boundTypes;
+    return rewritten;
   }
 
   // ---- query cache -------------------------------------------------------
@@ -437,7 +469,7 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
       if (result.ok) this.pump();
     }, cache.maxEntryBytes);
     backend.expect(new ResponseTracker('result', this.isDeprecateEof, isExecute), sink);
-    backend.write(raw);
+    backend.write(isExecute ? this.ownExecutePacket(raw) : raw);
   }
 
   /** The leader's response ended: store it if it is complete and successful; release the waiters either way. */
@@ -621,6 +653,7 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
             sqlBytes: inFlight.preparedBytes ?? new Uint8Array(0),
             paramCount: tracker.preparedParams,
             boundTypes: null,
+            backendTypes: null,
             hasLongData: false,
           });
         }

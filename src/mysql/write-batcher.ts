@@ -2,14 +2,15 @@
 // own members, and gives every member exactly its own result.
 import type { BatchMember, BatchRunner } from '../core/batch/batch-manager.ts';
 import { ProxyError } from '../core/errors.ts';
-import type { Statement } from '../core/sql/index.ts';
+import type { RowValue, Statement } from '../core/sql/index.ts';
 import type { BackendConnection } from './backend.ts';
 import {
   byteOffsetOf,
   closeStatementPacket,
   firstPayload,
+  errCodeOf,
   isErrResponse,
-  memberInsertOk,
+  memberOk,
   preparePacket,
   queryPacket,
   readOkHeader,
@@ -36,6 +37,8 @@ export interface BatchClient {
   /** Takes the client's backend for a batch if it is open and idle; null otherwise. */
   lendBackend(): BackendConnection | null;
   returnBackend(): void;
+  /** One of this client's COM_STMT_EXECUTE packets as it must reach its own backend (parameter types restored). */
+  ownExecutePacket(packet: Uint8Array): Uint8Array;
   /** Delivers the member's answer (a complete packet, sequence id 1). */
   deliverBatched(write: MysqlWrite, packet: Uint8Array, batchSize: number): void;
   /**
@@ -69,16 +72,20 @@ interface ServerFacts {
   autoIncrementIncrement: number;
   maxAllowedPacket: number;
   isRollbackOnTimeout: boolean;
+  /** sql_mode has NO_AUTO_VALUE_ON_ZERO: a 0 stored in an AUTO_INCREMENT column is a 0, not a new id. */
+  isNoAutoValueOnZero: boolean;
 }
 
 /** Per table: whether information_schema found it, and its AUTO_INCREMENT column, if any. */
 interface TableFacts {
   isKnown: boolean;
   autoIncrementColumn: string | null;
+  /** The column of a one-column PRIMARY KEY of an integer type, if the table has one. */
+  integerPrimaryKey: string | null;
 }
 
 export interface WriteBatcherObserver {
-  method(method: 'multi_row_insert' | 'transaction'): void;
+  method(method: 'multi_row_insert' | 'multi_row_delete' | 'transaction'): void;
 }
 
 const MAX_PROXY_STATEMENTS_PER_CONNECTION = 32;
@@ -102,6 +109,10 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
   private readonly proxyStatements = new WeakMap<BackendConnection, { epoch: number; byText: Map<string, { id: number; paramCount: number }> }>();
   private readonly observer: WriteBatcherObserver;
   private readonly group: string;
+  /** The server rejected DELETE ... RETURNING (MySQL has none): deletes run as transactions. */
+  private isDeleteReturningUnsupported = false;
+  /** Batch keys whose merged INSERT raised warnings: merging cannot tell each member its own count. */
+  private readonly warningKeys = new Set<string>();
 
   constructor(group: string, observer: WriteBatcherObserver) {
     this.group = group;
@@ -169,37 +180,30 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
 
     // Learn what the multi-row INSERT arithmetic depends on, in the same round trip.
     const first = members[0]!;
-    const shape = first.statement.insertShape;
-    const tableKey = shape ? `${this.group}\u0000${shape.table.includes('.') ? shape.table : `${first.database ?? ''}.${shape.table}`}` : '';
+    const table = tableOf(first);
+    const tableKey = table !== null ? `${this.group}\u0000${table.includes('.') ? table : `${first.database ?? ''}.${table}`}` : '';
     const factsQuery = this.factsQueryFor(first, tableKey);
     const factsResponse = factsQuery === null ? null : send(queryPacket(factsQuery));
-    const merged = factsQuery === null ? this.mergedInsert(members, tableKey) : null;
+    const merged = factsQuery === null ? (this.mergedInsert(members, tableKey) ?? this.mergedDelete(members, tableKey)) : null;
     if (merged !== null) {
-      // Every row of a merged INSERT generates its id (or none does), so each member's
-      // LAST_INSERT_ID() is its own and the runner's needs no restoring.
-      const result = send(queryPacket(merged));
+      const result = send(queryPacket(merged.sql));
       if (!this.write(backend, pipeline)) return this.fallBack(members, runner);
       const captured = await result;
-      if (captured.ok && !isErrResponse(captured.bytes)) {
-        this.observer.method('multi_row_insert');
-        const ok = readOkHeader(captured.bytes);
-        const increment = this.serverFacts.get(this.group)!.autoIncrementIncrement;
-        members.forEach((m, i) => {
-          const id = ok.lastInsertId === 0 ? 0 : ok.lastInsertId + i * increment;
-          if (id !== 0) m.client.lastInsertIdOverride = id;
-          m.client.deliverBatched(m, memberInsertOk(id, ok.warnings, m.client.sessionStatusFlags), members.length);
-          m.state = 'done';
-        });
-        return;
-      }
       if (!captured.ok) return this.lostBeforeAnswer(members, runner, captured.error);
-      // The merged statement failed as a whole, so nothing was inserted: isolate the failing rows.
-      return this.runTransaction(backend, runner, members, isDeprecateEof, null);
+      if (isErrResponse(captured.bytes)) {
+        // A server without DELETE ... RETURNING never merges deletes again.
+        if (merged.kind === 'delete' && errCodeOf(captured.bytes) === ER_PARSE_ERROR) this.isDeleteReturningUnsupported = true;
+        // The merged statement failed as a whole, so nothing was written: each member runs on its own.
+        return this.runTransaction(backend, runner, members, isDeprecateEof, tableKey, null);
+      }
+      this.observer.method(merged.kind === 'insert' ? 'multi_row_insert' : 'multi_row_delete');
+      if (merged.kind === 'insert') await this.answerMergedInsert(backend, members, merged.explicitIds, captured.bytes, isDeprecateEof);
+      else answerMergedDelete(members, merged.keys, captured.bytes, isDeprecateEof);
+      return;
     }
     // The runner's own LAST_INSERT_ID() is overwritten by the batch: read it first to restore it.
-    const anyInsert = members.some((m) => m.isInsert);
-    const previousIdResponse = anyInsert && runner.lastInsertIdOverride === null ? send(queryPacket('SELECT LAST_INSERT_ID()')) : null;
-    return this.runTransaction(backend, runner, members, isDeprecateEof, { pipeline, factsResponse, previousIdResponse, tableKey });
+    const previousIdResponse = members.some((m) => m.isInsert) && runner.lastInsertIdOverride === null ? send(queryPacket('SELECT LAST_INSERT_ID()')) : null;
+    return this.runTransaction(backend, runner, members, isDeprecateEof, tableKey, { pipeline, factsResponse, previousIdResponse });
   }
 
   /** The pipelined transaction: BEGIN, every member, COMMIT in one write; answers read in order. */
@@ -208,7 +212,8 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     runner: BatchClient,
     members: MysqlWrite[],
     isDeprecateEof: boolean,
-    prefix: { pipeline: Uint8Array[]; factsResponse: Promise<Captured> | null; previousIdResponse: Promise<Captured> | null; tableKey: string } | null,
+    tableKey: string,
+    prefix: { pipeline: Uint8Array[]; factsResponse: Promise<Captured> | null; previousIdResponse: Promise<Captured> | null } | null,
   ): Promise<void> {
     // Same-text prepared members side by side, so each text is prepared once per pipeline.
     // Members are independent autocommit writes of different clients: their order is free.
@@ -243,7 +248,7 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     if (!this.write(backend, pipeline)) return this.fallBack(members, runner);
     this.observer.method('transaction');
 
-    if (prefix !== null) await this.learn(prefix.factsResponse, prefix.tableKey, isDeprecateEof);
+    if (prefix !== null) await this.learn(prefix.factsResponse, tableKey, isDeprecateEof);
     const previousId = await this.previousId(previousIdResponse, runner, isDeprecateEof);
     const began = await begin;
     if (!began.ok) return this.lostBeforeAnswer(members, runner, began.error);
@@ -286,9 +291,11 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
         packet = rewriteForMember((committed as { bytes: Uint8Array }).bytes, m.client.sessionStatusFlags);
       } else {
         const bytes = (results[i] as { bytes: Uint8Array }).bytes;
+        // A generated id becomes the session's LAST_INSERT_ID(); an explicit id only reports
+        // itself. (Statements that call LAST_INSERT_ID() are never batched.)
         if (m.isInsert && !isErrResponse(bytes)) {
           const id = readOkHeader(bytes).lastInsertId;
-          if (id !== 0) {
+          if (id !== 0 && !this.hasExplicitId(m, tableKey)) {
             m.client.lastInsertIdOverride = id;
             generated.add(m.client);
           }
@@ -309,7 +316,8 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
    * prepared last: a member with the same text reuses it without preparing again.
    */
   private commandFor(m: MysqlWrite, backend: BackendConnection, runner: BatchClient, lastPreparedText: string | null): { packet: Uint8Array; prepare: Uint8Array | null } {
-    if (m.prepared === null || m.client === runner) return { packet: m.packet, prepare: null };
+    if (m.prepared === null) return { packet: m.packet, prepare: null };
+    if (m.client === runner) return { packet: runner.ownExecutePacket(m.packet), prepare: null };
     const cached = this.proxyStatements.get(backend);
     const known = cached !== undefined && cached.epoch === backend.sessionEpoch ? cached.byText.get(m.sqlText) : undefined;
     const payload = m.packet.subarray(4);
@@ -345,21 +353,123 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     }
   }
 
-  /** The merged multi-row INSERT, when the batch qualifies for it and the arithmetic of ids is guaranteed. */
-  private mergedInsert(members: MysqlWrite[], tableKey: string): Uint8Array | null {
-    if (members.length < 2) return null;
+  /**
+   * Every row of a merged INSERT generated its id, or none did, so each
+   * member's LAST_INSERT_ID() is its own and the runner's needs no restoring.
+   */
+  private async answerMergedInsert(backend: BackendConnection, members: MysqlWrite[], explicitIds: number[] | null, okBytes: Uint8Array, isDeprecateEof: boolean): Promise<void> {
+    const ok = readOkHeader(okBytes);
+    const increment = this.serverFacts.get(this.group)!.autoIncrementIncrement;
+    const warnings = ok.warnings === 0 ? null : await this.warningsByRow(backend, members[0]!.key, members.length, ok.warnings, isDeprecateEof);
+    members.forEach((m, i) => {
+      // An explicit id is the member's insert id, as directly; LAST_INSERT_ID() stays as it was.
+      const id = explicitIds !== null ? explicitIds[i]! : ok.lastInsertId === 0 ? 0 : ok.lastInsertId + i * increment;
+      if (explicitIds === null && id !== 0) m.client.lastInsertIdOverride = id;
+      m.client.deliverBatched(m, memberOk(1, id, warnings?.[i] ?? 0, m.client.sessionStatusFlags), members.length);
+      m.state = 'done';
+    });
+  }
+
+  /**
+   * A merged INSERT raised warnings: which member's row each belongs to, from
+   * SHOW WARNINGS ("... at row N"). A warning that names no row counts for
+   * every member, since each might have caused it. The key's later batches
+   * run as a transaction, where every member gets its own count from the server.
+   */
+  private async warningsByRow(backend: BackendConnection, key: string, rows: number, total: number, isDeprecateEof: boolean): Promise<number[]> {
+    if (this.warningKeys.size >= 10_000) this.warningKeys.clear();
+    this.warningKeys.add(key);
+    const counts = new Array<number>(rows).fill(0);
+    const response = awaitResponse(backend, isDeprecateEof);
+    backend.write(queryPacket('SHOW WARNINGS'));
+    const captured = await response;
+    const listed = captured.ok && !isErrResponse(captured.bytes) ? readTextRows(captured.bytes, isDeprecateEof) : [];
+    let unattributed = total - listed.length; // beyond max_error_count, or not listed
+    for (const [, , message] of listed) {
+      const row = /\bat row (\d+)/.exec(message ?? '');
+      const index = row === null ? -1 : Number(row[1]) - 1;
+      if (index >= 0 && index < rows) counts[index]!++;
+      else unattributed++;
+    }
+    return unattributed > 0 ? counts.map((n) => n + unattributed) : counts;
+  }
+
+  /**
+   * `DELETE FROM t WHERE pk = v` members merged as `DELETE FROM t WHERE pk IN
+   * (...) RETURNING pk`, when pk is the table's integer one-column primary
+   * key and every value is a plain integer: the keys returned say which
+   * member removed a row. `keys[i]` is member i's key as the server prints it.
+   */
+  private mergedDelete(members: MysqlWrite[], tableKey: string): MergedStatement | null {
+    if (members.length < 2 || this.isDeleteReturningUnsupported || this.warningKeys.has(members[0]!.key)) return null;
+    const key = this.tableFacts.get(tableKey)?.integerPrimaryKey ?? null;
+    const head = members[0]!;
+    const headShape = head.statement.deleteShape;
+    if (key === null || headShape === null || headShape.column.toLowerCase() !== key.toLowerCase()) return null;
+    const keys: string[] = [];
+    for (const m of members) {
+      const shape = m.statement.deleteShape;
+      if (shape === null || shape.table !== headShape.table || shape.column !== headShape.column) return null;
+      let text = m.sqlText.slice(shape.valueStart, shape.valueEnd);
+      if (shape.valueKind === 'placeholder') {
+        const literals = literalsOf(m);
+        if (literals === null || m.prepared?.paramCount !== 1) return null;
+        text = String.fromCharCode(...literals[0]!.subarray(0, 24));
+        if (!/^\d+$/.test(text)) return null;
+      }
+      const value = BigInt(text);
+      keys.push(value.toString());
+    }
+    const { bytes: headSql } = sqlOf(head);
+    const prefix = headSql.subarray(0, byteOffsetOf(head.sqlText, headSql, headShape.operatorStart));
+    const column = `\`${key.replace(/`/g, '``')}\``;
+    const list = utf8.encode(` IN (${[...new Set(keys)].join(',')}) RETURNING ${column}`);
+    const sql = new Uint8Array(prefix.length + list.length);
+    sql.set(prefix, 0);
+    sql.set(list, prefix.length);
+    return { kind: 'delete', sql, keys };
+  }
+
+  /** Whether an INSERT stores an explicit integer in its table's AUTO_INCREMENT column (so it generates no id). */
+  private hasExplicitId(m: MysqlWrite, tableKey: string): boolean {
+    const shape = m.statement.insertShape;
+    const auto = this.tableFacts.get(tableKey)?.autoIncrementColumn ?? null;
+    if (!m.isInsert || shape === null || shape.columns === null || auto === null) return false;
+    const at = shape.columns.findIndex((c: string) => c.toLowerCase() === auto.toLowerCase());
+    if (at < 0) return false;
+    const facts = this.serverFacts.get(this.group);
+    return typeof autoIncrementValue(shape.firstRow[at], m.sqlText, m.prepared === null ? null : literalsOf(m), facts?.isNoAutoValueOnZero ?? false) === 'number';
+  }
+
+  /**
+   * The merged multi-row INSERT, when the batch qualifies for it and every
+   * member's insert id is known: all rows generate theirs (consecutive ids),
+   * or all give an explicit integer (`explicitIds`, each member's own).
+   */
+  private mergedInsert(members: MysqlWrite[], tableKey: string): MergedStatement | null {
+    if (members.length < 2 || this.warningKeys.has(members[0]!.key)) return null;
     const facts = this.serverFacts.get(this.group);
     const table = this.tableFacts.get(tableKey);
     if (facts === undefined || table === undefined || !table.isKnown || facts.autoincLockMode > 1) return null;
     const tuples: Uint8Array[] = [];
+    const explicitIds: number[] = [];
+    let generating = 0;
     let total = 0;
     for (const m of members) {
       const shape = m.statement.insertShape;
       if (shape === null || m.statement.kind !== 'insert') return null;
       if (shape.isIgnore || shape.hasOnDuplicateKeyUpdate || shape.hasReturning || shape.hasSelect || shape.hasTrailingClause || shape.rowCount !== 1 || shape.columns === null) return null;
+      const literals = m.prepared === null ? null : literalsOf(m);
+      if (m.prepared !== null && literals === null) return null;
       const auto = table.autoIncrementColumn;
-      if (auto !== null && shape.columns.some((c: string) => c.toLowerCase() === auto.toLowerCase())) return null;
-      const tuple = tupleOf(m);
+      const at = auto === null ? -1 : shape.columns.findIndex((c: string) => c.toLowerCase() === auto.toLowerCase());
+      const id = at < 0 ? 'generated' : autoIncrementValue(shape.firstRow[at], m.sqlText, literals, facts.isNoAutoValueOnZero);
+      if (id === null) return null;
+      if (id === 'generated') generating++;
+      else explicitIds.push(id);
+      // A mix would leave the generated ids' arithmetic unknown.
+      if (generating > 0 && explicitIds.length > 0) return null;
+      const tuple = tupleOf(m, literals);
       if (tuple === null) return null;
       tuples.push(tuple);
       total += tuple.length + 1;
@@ -379,25 +489,29 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
       at += tuple.length;
     });
     out.set(suffix, at);
-    return out.subarray(0, at + suffix.length);
+    return { kind: 'insert', sql: out.subarray(0, at + suffix.length), explicitIds: explicitIds.length > 0 ? explicitIds : null };
   }
 
   /** SQL that learns the server and table facts, or null when they are already known. */
   private factsQueryFor(first: MysqlWrite, tableKey: string): string | null {
     const needsServer = !this.serverFacts.has(this.group);
-    const shape = first.statement.insertShape;
-    const needsTable = shape !== null && !this.tableFacts.has(tableKey);
+    const name = tableOf(first);
+    const needsTable = name !== null && !this.tableFacts.has(tableKey);
     if (!needsServer && !needsTable) return null;
-    let tableColumns = 'NULL, 0';
-    if (shape !== null) {
+    let tableColumns = 'NULL, 0, NULL, NULL';
+    if (name !== null) {
       // A name that was quoted and holds a dot is misread here; the table is then not found and never merged.
-      const dot = shape.table.lastIndexOf('.');
-      const schema = dot >= 0 ? sqlString(shape.table.slice(0, dot)) : 'DATABASE()';
-      const table = sqlString(dot >= 0 ? shape.table.slice(dot + 1) : shape.table);
+      const dot = name.lastIndexOf('.');
+      const schema = dot >= 0 ? sqlString(name.slice(0, dot)) : 'DATABASE()';
+      const table = sqlString(dot >= 0 ? name.slice(dot + 1) : name);
       const where = `TABLE_SCHEMA = ${schema} AND TABLE_NAME = ${table}`;
-      tableColumns = `(SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE ${where} AND EXTRA LIKE '%auto_increment%' LIMIT 1), (SELECT COUNT(*) FROM information_schema.TABLES WHERE ${where})`;
+      tableColumns =
+        `(SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE ${where} AND EXTRA LIKE '%auto_increment%' LIMIT 1), ` +
+        `(SELECT COUNT(*) FROM information_schema.TABLES WHERE ${where}), ` +
+        `(SELECT GROUP_CONCAT(COLUMN_NAME) FROM information_schema.KEY_COLUMN_USAGE WHERE ${where} AND CONSTRAINT_NAME = 'PRIMARY'), ` +
+        `(SELECT DATA_TYPE FROM information_schema.COLUMNS WHERE ${where} AND COLUMN_KEY = 'PRI' LIMIT 1)`;
     }
-    return `SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment, @@max_allowed_packet, @@innodb_rollback_on_timeout, ${tableColumns}`;
+    return `SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment, @@max_allowed_packet, @@innodb_rollback_on_timeout, ${tableColumns}, FIND_IN_SET('NO_AUTO_VALUE_ON_ZERO', @@sql_mode) > 0`;
   }
 
   private async learn(response: Promise<Captured> | null, tableKey: string, isDeprecateEof: boolean): Promise<void> {
@@ -411,8 +525,12 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
       autoIncrementIncrement: Number(row[1] ?? 1),
       maxAllowedPacket: Number(row[2] ?? 4194304),
       isRollbackOnTimeout: row[3] === '1',
+      isNoAutoValueOnZero: row[8] !== '0',
     });
-    if (tableKey !== '') this.tableFacts.set(tableKey, { isKnown: row[5] === '1', autoIncrementColumn: row[4] ?? null });
+    if (tableKey === '') return;
+    const primaryKey = row[6] ?? null;
+    const isIntegerKey = primaryKey !== null && !primaryKey.includes(',') && INTEGER_TYPES.has((row[7] ?? '').toLowerCase());
+    this.tableFacts.set(tableKey, { isKnown: row[5] === '1', autoIncrementColumn: row[4] ?? null, integerPrimaryKey: isIntegerKey ? primaryKey : null });
   }
 
   private async previousId(response: Promise<Captured> | null, runner: BatchClient, isDeprecateEof: boolean): Promise<number | null> {
@@ -455,29 +573,86 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
   }
 }
 
+/** One statement that does the work of every member of a batch, and what tells each its own result. */
+type MergedStatement = { kind: 'insert'; sql: Uint8Array; explicitIds: number[] | null } | { kind: 'delete'; sql: Uint8Array; keys: string[] };
+
+/**
+ * Each removed key goes to the first member that named it: the others, run
+ * after it directly, would have found nothing to delete.
+ */
+function answerMergedDelete(members: MysqlWrite[], keys: string[], resultBytes: Uint8Array, isDeprecateEof: boolean): void {
+  const removed = new Set(readTextRows(resultBytes, isDeprecateEof).map((row) => row[0]));
+  members.forEach((m, i) => {
+    const isRemoved = removed.delete(keys[i]!);
+    m.client.deliverBatched(m, memberOk(isRemoved ? 1 : 0, 0, 0, m.client.sessionStatusFlags), members.length);
+    m.state = 'done';
+  });
+}
+
+/** The table a member writes, when its statement has a shape the batcher can merge. */
+function tableOf(m: MysqlWrite): string | null {
+  return m.statement.insertShape?.table ?? m.statement.deleteShape?.table ?? null;
+}
+
+/** DATA_TYPE values of exact integer columns. */
+const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'bigint']);
+const ER_PARSE_ERROR = 1064;
+const utf8 = new TextEncoder();
+
 /** The SQL text a member was parsed from, as bytes: the query itself, or the prepared statement's text. */
 function sqlOf(m: MysqlWrite): { bytes: Uint8Array } {
   return { bytes: m.prepared === null ? m.packet.subarray(5) : m.prepared.sqlBytes };
 }
 
 /**
+ * A prepared member's bound parameters as SQL literals, or null when they
+ * cannot be rendered exactly (or the session's charset makes quoting unsafe).
+ */
+function literalsOf(m: MysqlWrite): Uint8Array[] | null {
+  if (m.prepared === null || !m.isLiteralSafe) return null;
+  const { paramCount, boundTypes } = m.prepared;
+  return renderParameters(m.packet.subarray(4), paramCount, boundTypes, m.hasBackslashEscapes);
+}
+
+const NULL_TEXT = 'NULL';
+
+/**
+ * What a row whose AUTO_INCREMENT column gets `value` stores there:
+ * 'generated' for a new id, the id itself for an explicit integer, or null
+ * when the proxy cannot tell exactly (an expression, a string, a float).
+ */
+function autoIncrementValue(value: RowValue | undefined, sqlText: string, literals: Uint8Array[] | null, isNoAutoValueOnZero: boolean): 'generated' | number | null {
+  if (value === undefined) return null;
+  let kind = value.kind;
+  let text = sqlText.slice(value.start, value.end);
+  if (kind === 'placeholder') {
+    const literal = literals?.[value.paramIndex];
+    text = literal === undefined || literal.length > 16 ? '' : String.fromCharCode(...literal);
+    kind = text === NULL_TEXT ? 'null' : /^0+$/.test(text) ? 'zero' : /^\d+$/.test(text) ? 'integer' : 'expression';
+  }
+  if (kind === 'null' || kind === 'default') return 'generated';
+  if (kind === 'zero') return isNoAutoValueOnZero ? 0 : 'generated';
+  if (kind !== 'integer') return null;
+  const id = Number(text);
+  return Number.isSafeInteger(id) ? id : null;
+}
+
+/**
  * The bytes of a member's single VALUES tuple as SQL: its own text, or for a
  * prepared statement the tuple with each `?` replaced by its bound value as
- * a literal. Null when that cannot be done exactly.
+ * a literal (`literals`). Null when that cannot be done exactly.
  */
-function tupleOf(m: MysqlWrite): Uint8Array | null {
+function tupleOf(m: MysqlWrite, literals: Uint8Array[] | null): Uint8Array | null {
   const shape = m.statement.insertShape!;
   const sql = sqlOf(m).bytes;
   const start = byteOffsetOf(m.sqlText, sql, shape.valuesStart);
   const end = byteOffsetOf(m.sqlText, sql, shape.valuesEnd);
   if (m.prepared === null) return sql.subarray(start, end);
-  if (!m.isLiteralSafe) return null;
-  const { paramCount, boundTypes } = m.prepared;
+  if (literals === null) return null;
+  const { paramCount } = m.prepared;
   if (placeholderOffsets(sql, 0, start).length > 0) return null;
   const holes = placeholderOffsets(sql, start, end);
   if (holes.length !== paramCount) return null;
-  const literals = renderParameters(m.packet.subarray(4), paramCount, boundTypes, m.hasBackslashEscapes);
-  if (literals === null) return null;
   let length = end - start - paramCount;
   for (const literal of literals) length += literal.length;
   const out = new Uint8Array(length);

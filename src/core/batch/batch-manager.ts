@@ -1,14 +1,25 @@
 import { AdaptiveDelay, type AdaptiveDelayOptions, type DelayAdjustment } from './adaptive-delay.ts';
+import { TemplatePolicy, type ModeChange, type TemplatePolicyOptions, type WriteMode } from './template-policy.ts';
 
 /**
  * Group-commit write batching, protocol-blind.
  *
- * A write whose key has no batch in flight leaves at once, so a lone writer
- * never waits. Writes that arrive while a batch of their key runs gather for
- * the next one, which leaves when the previous batch completes or when the
- * current delay expires, whichever comes first; a full batch leaves at once.
- * The delay therefore only decides how many batches of one key may overlap:
- * the adaptive controller lengthens it under load, so batches grow instead.
+ * A write whose key has fewer than `maxInFlight` batches running leaves at
+ * once, so a lone writer never waits and a database that commits slowly is
+ * kept busy with several batches. Writes that arrive while that many run
+ * gather for the next batch, which leaves when a batch of the key completes
+ * or when its wait expires (then up to 2 × maxInFlight batches overlap);
+ * a full batch leaves at once.
+ * Batches therefore grow with the load: with N writers of one key waiting,
+ * each of the `maxInFlight` batches takes about N / maxInFlight of them.
+ *
+ * The wait is the adaptive delay (longer under load, so batches grow), cut
+ * to the latency budget: a write should have its result within
+ * `latencyBudgetMs`, so it waits no longer than that minus what a batch of
+ * its key usually takes to run.
+ *
+ * Each key has a TemplatePolicy that measures whether batching pays; a key
+ * whose writes are faster alone runs them alone, straight through.
  */
 
 export type MemberState = 'queued' | 'running' | 'done' | 'cancelled';
@@ -38,16 +49,26 @@ export interface BatchObserver {
   batchStarted(site: string, size: number, waitedSeconds: number): void;
   batchFinished(site: string, size: number, seconds: number): void;
   delayChanged(adjustment: DelayAdjustment, delayMs: number, opsPerSecond: number): void;
+  /** A key switched between batching and running its writes alone. */
+  modeChanged(site: string, change: ModeChange): void;
+  /** A write ran alone because batching does not pay for its key. */
+  ranAlone(): void;
 }
 
 export interface BatchManagerOptions extends AdaptiveDelayOptions {
   maxBatchSize: number;
   maxBatchBytes: number;
   timeoutMs: number;
+  /** Batches of one key that may run at once. */
+  maxInFlight: number;
+  /** The latency a write should see at most: its wait is cut so the batch can still run within it. */
+  latencyBudgetMs: number;
+  policy: TemplatePolicyOptions;
 }
 
 interface Group<M> {
   readonly key: string;
+  readonly policy: TemplatePolicy;
   queue: M[];
   queuedBytes: number;
   inFlight: number;
@@ -68,6 +89,8 @@ export class BatchManager<M extends BatchMember> {
   private readonly clock: Clock;
   readonly delay: AdaptiveDelay;
   private readonly groups = new Map<string, Group<M>>();
+  /** Policies outlive their groups (a group ends whenever its key goes idle). Bounded: past 10k keys they start over. */
+  private readonly policies = new Map<string, TemplatePolicy>();
   private readonly running = new Set<Promise<void>>();
   private readonly adjustTimer: ReturnType<typeof setInterval>;
   private readonly sweepTimer: ReturnType<typeof setInterval>;
@@ -99,22 +122,45 @@ export class BatchManager<M extends BatchMember> {
 
   /** Queues a write; it runs at once when its key is idle. */
   enqueue(member: M): void {
-    member.enqueuedAtMs = this.clock.now();
+    const now = this.clock.now();
+    member.enqueuedAtMs = now;
     member.state = 'queued';
     let group = this.groups.get(member.key);
     if (group === undefined) {
-      group = { key: member.key, queue: [], queuedBytes: 0, inFlight: 0, timer: null, timerDueMs: 0 };
+      group = { key: member.key, policy: this.policyFor(member.key, now), queue: [], queuedBytes: 0, inFlight: 0, timer: null, timerDueMs: 0 };
       this.groups.set(member.key, group);
+    }
+    const { mode, change } = group.policy.modeAt(now);
+    if (change !== null) this.observer.modeChanged(member.site, change);
+    if (mode === 'alone' && !this.isStopping) {
+      this.observer.ranAlone();
+      this.start(group, [member], 'alone');
+      return;
     }
     group.queue.push(member);
     group.queuedBytes += member.bytes;
     this.countQueued(1);
-    if (this.isStopping || group.inFlight === 0 || group.queue.length >= this.options.maxBatchSize || group.queuedBytes >= this.options.maxBatchBytes) {
+    if (this.isStopping || group.inFlight < this.options.maxInFlight || group.queue.length >= this.options.maxBatchSize || group.queuedBytes >= this.options.maxBatchBytes) {
       this.flush(group);
       return;
     }
-    const waitMs = Math.min(this.delay.delayMs, member.maxWaitMs ?? Infinity);
-    this.armTimer(group, member.enqueuedAtMs + waitMs);
+    this.armTimer(group, now + this.waitMs(group, member));
+  }
+
+  private policyFor(key: string, nowMs: number): TemplatePolicy {
+    let policy = this.policies.get(key);
+    if (policy === undefined) {
+      if (this.policies.size >= 10_000) this.policies.clear();
+      policy = new TemplatePolicy(this.options.policy, nowMs);
+      this.policies.set(key, policy);
+    }
+    return policy;
+  }
+
+  /** How long `member` may wait for more writes before its batch leaves anyway. */
+  private waitMs(group: Group<M>, member: M): number {
+    const budgetMs = Math.max(0, this.options.latencyBudgetMs - group.policy.expectedRunMs);
+    return Math.min(this.delay.delayMs, member.maxWaitMs ?? Infinity, budgetMs);
   }
 
   /** Removes a write that has not started (its client left). Returns true if it was removed. */
@@ -147,7 +193,9 @@ export class BatchManager<M extends BatchMember> {
     group.timerDueMs = dueMs;
     group.timer = setTimeout(() => {
       group.timer = null;
-      if (group.queue.length > 0) this.flush(group);
+      // A write that waited its whole delay leaves even with maxInFlight batches running,
+      // so its latency stays within the delay plus one batch; twice the bound is the hard cap.
+      if (group.queue.length > 0 && group.inFlight < 2 * this.options.maxInFlight) this.flush(group);
     }, Math.max(0, dueMs - this.clock.now()));
   }
 
@@ -171,20 +219,34 @@ export class BatchManager<M extends BatchMember> {
     // What is left waits for this batch or for the delay, like a new arrival.
     if (group.queue.length > 0) {
       const head = group.queue[0]!;
-      this.armTimer(group, head.enqueuedAtMs + Math.min(this.delay.delayMs, head.maxWaitMs ?? Infinity));
+      this.armTimer(group, head.enqueuedAtMs + this.waitMs(group, head));
     }
+    this.start(group, batch, 'batch');
+  }
+
+  private start(group: Group<M>, batch: M[], mode: WriteMode): void {
     const startedMs = this.clock.now();
     for (const member of batch) member.state = 'running';
-    this.delay.recordWrites(batch.length);
     const site = batch[0]!.site;
-    this.observer.batchStarted(site, batch.length, (startedMs - batch[0]!.enqueuedAtMs) / 1000);
+    const isBatch = mode === 'batch';
+    if (isBatch) {
+      this.delay.recordWrites(batch.length);
+      this.observer.batchStarted(site, batch.length, (startedMs - batch[0]!.enqueuedAtMs) / 1000);
+    }
     group.inFlight++;
     const run = this.runner
       .run(batch)
       .catch(() => undefined)
       .then(() => {
-        for (const member of batch) member.state = 'done';
-        this.observer.batchFinished(site, batch.length, (this.clock.now() - startedMs) / 1000);
+        const finishedMs = this.clock.now();
+        let waitedMs = 0;
+        for (const member of batch) {
+          member.state = 'done';
+          waitedMs += finishedMs - member.enqueuedAtMs;
+        }
+        group.policy.record(mode, waitedMs / batch.length, batch.length);
+        if (batch.length > 1) group.policy.recordRun(finishedMs - startedMs);
+        if (isBatch) this.observer.batchFinished(site, batch.length, (finishedMs - startedMs) / 1000);
         group.inFlight--;
         this.running.delete(run);
         if (group.queue.length > 0) this.flush(group);

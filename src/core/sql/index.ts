@@ -7,8 +7,11 @@ export { TtlOnWriteWarner, type TtlOnWriteWarnerOptions } from './ttl-warning.ts
 export { HINT_LIMITS } from './hints.ts';
 export { STATEMENT_KINDS } from './types.ts';
 export type {
+  DeleteShape,
   Hints,
   InsertShape,
+  RowValue,
+  RowValueKind,
   ParseOptions,
   SetTarget,
   SqlDialect,

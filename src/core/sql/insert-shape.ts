@@ -11,7 +11,7 @@
 import { unquoteIdent } from './identifier.ts';
 import { Kw, KW_FLAGS, KwFlag } from './keywords.ts';
 import { Scanner, Tok, type ScanConfig, type TokKind } from './scanner.ts';
-import type { InsertShape } from './types.ts';
+import type { InsertShape, RowValue, RowValueKind } from './types.ts';
 
 export interface InsertAnalysis {
   /** null unless a plain INSERT/REPLACE ... VALUES whose tuples are all well formed. */
@@ -168,11 +168,57 @@ class InsertReader {
     }
   }
 
+  /**
+   * Reads a tuple after its `(` to the closing `)`, which it makes current,
+   * noting each top-level value's span and kind. null when unterminated.
+   */
+  private firstTuple(): RowValue[] | null {
+    const s = this.s;
+    const values: RowValue[] = [];
+    let depth = 1;
+    let start = -1;
+    let end = -1;
+    let tokens = 0;
+    let kind: RowValueKind = 'expression';
+    let params = 0;
+    let paramIndex = -1;
+    for (;;) {
+      const t = s.next();
+      if (t === Tok.End) return null;
+      if (t === Tok.BlockComment || t === Tok.LineComment) continue;
+      if (t === Tok.Word && s.kw === Kw.select) this.hasSelect = true;
+      if (t === Tok.Punct && depth === 1 && (s.ch === 0x2c || s.ch === 0x29)) {
+        values.push({ start, end, kind: tokens === 1 ? kind : 'expression', paramIndex });
+        if (s.ch === 0x29) {
+          this.t = Tok.Punct;
+          this.kw = 0;
+          return values;
+        }
+        start = -1;
+        tokens = 0;
+        paramIndex = -1;
+        continue;
+      }
+      if (t === Tok.Punct && s.ch === 0x28) depth++;
+      else if (t === Tok.Punct && s.ch === 0x29) depth--;
+      if (start < 0) start = s.start;
+      end = s.end;
+      tokens++;
+      // Executable comments hide code whose meaning is version-dependent: never a plain value.
+      kind = t === Tok.ExecOpen || t === Tok.ExecClose ? 'expression' : valueKind(s, t);
+      if (t === Tok.Param) {
+        if (tokens === 1) paramIndex = params;
+        params++;
+      }
+    }
+  }
+
   private tuples(table: string, columns: string[] | null, isIgnore: boolean): InsertAnalysis {
     const s = this.s;
     let valuesStart = -1;
     let valuesEnd = -1;
     let rowCount = 0;
+    let firstRow: RowValue[] = [];
     for (;;) {
       this.next();
       if (this.kw === Kw.row) {
@@ -185,7 +231,11 @@ class InsertReader {
         break;
       }
       if (valuesStart < 0) valuesStart = s.start;
-      if (!this.skipParens(1)) return NOT_AN_INSERT;
+      if (rowCount === 0) {
+        const row = this.firstTuple();
+        if (row === null) return NOT_AN_INSERT;
+        firstRow = row;
+      } else if (!this.skipParens(1)) return NOT_AN_INSERT;
       valuesEnd = s.end;
       rowCount++;
       this.next();
@@ -210,6 +260,7 @@ class InsertReader {
         valuesStart,
         valuesEnd,
         rowCount,
+        firstRow,
         isIgnore,
         hasOnDuplicateKeyUpdate: hasUpsert,
         hasReturning: this.context.hasReturning,
@@ -219,4 +270,20 @@ class InsertReader {
       isInsertSelect: false,
     };
   }
+}
+
+/** The kind of a value that is a single token. */
+function valueKind(s: Scanner, t: TokKind): RowValueKind {
+  if (t === Tok.Param) return 'placeholder';
+  if (t === Tok.Word) return s.kw === Kw.null ? 'null' : s.kw === Kw.default ? 'default' : 'expression';
+  if (t === Tok.Number) {
+    let isZero = true;
+    for (let i = s.start; i < s.end; i++) {
+      const c = s.sql.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) return 'expression';
+      if (c !== 0x30) isZero = false;
+    }
+    return isZero ? 'zero' : 'integer';
+  }
+  return 'expression';
 }

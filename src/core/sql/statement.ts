@@ -10,9 +10,10 @@ import { classify, type Classification } from './classify.ts';
 import { NO_HINTS, type Hints } from './hints.ts';
 import { analyzeInsert, type InsertAnalysis } from './insert-shape.ts';
 import { batchKeyOf, cacheTextOf } from './normalize.ts';
+import { analyzeDelete } from './delete-shape.ts';
 import { scanConfigFor, type ParseOptions, type ScanConfig, type SqlDialect } from './scanner.ts';
 import { NO_TABLES, tablesOf } from './tables.ts';
-import type { InsertShape, SetTarget, Statement, StatementKind, TablesTouched } from './types.ts';
+import type { DeleteShape, InsertShape, SetTarget, Statement, StatementKind, TablesTouched } from './types.ts';
 
 /**
  * Reads `sql` in the given dialect. Never throws, whatever the input; time
@@ -52,6 +53,7 @@ export class ParsedStatement implements Statement {
   private cacheTextMemo: string | null = null;
   private tablesMemo: TablesTouched | null = null;
   private insertMemo: InsertAnalysis | null = null;
+  private deleteMemo: DeleteShape | null | undefined = undefined;
 
   constructor(sql: string, cfg: ScanConfig, c: Classification) {
     this.sql = sql;
@@ -83,6 +85,13 @@ export class ParsedStatement implements Statement {
 
   get insertShape(): InsertShape | null {
     return this.insertAnalysis().shape;
+  }
+
+  get deleteShape(): DeleteShape | null {
+    if (this.deleteMemo === undefined) {
+      this.deleteMemo = this.kind === 'delete' && this.isPlainLead && !this.isMultiStatement && !this.hasReturning ? analyzeDelete(this.sql, this.cfg, this.mainStart) : null;
+    }
+    return this.deleteMemo;
   }
 
   get tables(): TablesTouched {

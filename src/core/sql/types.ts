@@ -57,6 +57,8 @@ export interface InsertShape {
   valuesEnd: number;
   /** Number of tuples after VALUES. */
   rowCount: number;
+  /** The top-level values of the first tuple, in order. */
+  firstRow: readonly RowValue[];
   isIgnore: boolean;
   /** An upsert clause: MySQL `ON DUPLICATE KEY UPDATE`, or PostgreSQL `ON CONFLICT`. */
   hasOnDuplicateKeyUpdate: boolean;
@@ -69,6 +71,37 @@ export interface InsertShape {
    * safe when this is false, because the suffix would be taken from one member.
    */
   hasTrailingClause: boolean;
+}
+
+/**
+ * What one value of a VALUES tuple is, as far as merging rows cares: the
+ * literals an AUTO_INCREMENT column reads as "generate an id" (`NULL`,
+ * `DEFAULT`, `0`), a plain decimal integer (an explicit id), a placeholder,
+ * or anything else.
+ */
+export type RowValueKind = 'null' | 'default' | 'zero' | 'integer' | 'placeholder' | 'expression';
+
+export interface RowValue {
+  /** Index in the SQL text of the value's first character, and just past its last. */
+  start: number;
+  end: number;
+  kind: RowValueKind;
+  /** For a placeholder: how many placeholders come before it in the tuple. */
+  paramIndex: number;
+}
+
+/** `DELETE FROM table WHERE column = value`, nothing more (see delete-shape.ts). */
+export interface DeleteShape {
+  /** As written, unquoted; `db.table` kept as 'db.table'. */
+  table: string;
+  column: string;
+  /** Index in the SQL text of the `=`. */
+  operatorStart: number;
+  /** Index in the SQL text of the value, and just past it. */
+  valueStart: number;
+  valueEnd: number;
+  /** 'integer' or 'placeholder'. */
+  valueKind: RowValueKind;
 }
 
 export interface TablesTouched {
@@ -123,6 +156,8 @@ export interface Statement {
   readonly transactionAccess: 'read_only' | 'read_write' | null;
   /** Only for a plain INSERT/REPLACE ... VALUES. Computed on first read. */
   readonly insertShape: InsertShape | null;
+  /** For a DELETE by one key with nothing else, its shape; else null. */
+  readonly deleteShape: DeleteShape | null;
   /** Best effort, for simple statements. Computed on first read. */
   readonly tables: TablesTouched;
   /** May modify data or schema, or take locks: must run on the primary. */

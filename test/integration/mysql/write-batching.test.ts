@@ -6,6 +6,7 @@ import { startMariaDb, type MariaDbServer } from '../../support/mariadb.ts';
 import { mysqlConnect } from '../../support/mysql.ts';
 import { startProxy, type ProxyProcess } from '../../support/proxy.ts';
 import { waitUntil } from '../../support/wait.ts';
+import { connectPrepared } from '../../support/raw-prepared.ts';
 
 type Outcome = { affectedRows: number; insertId: number; changedRows?: number; errno: number };
 
@@ -350,7 +351,7 @@ describe('queued writes: leaving, shutdown', () => {
     await direct.query('DROP TABLE IF EXISTS wb_queue');
   });
 
-  /** A direct connection holding a write lock, so the first batch blocks and later writes queue behind it. */
+  /** A direct connection holding a write lock, so the first batch blocks and later writes queue behind it (one batch in flight at most). */
   async function lockTable(): Promise<Connection> {
     const locker = await mysqlConnect(3306);
     await locker.query('LOCK TABLES wb_queue WRITE');
@@ -365,7 +366,7 @@ describe('queued writes: leaving, shutdown', () => {
   }
 
   it('a write whose client leaves while it is queued is never executed', async () => {
-    await using proxy = await startProxy({ ini: '[mariadb]\nwritebatch_initial_delay_ms = 10000\nwritebatch_min_delay_ms = 10000\nwritebatch_max_delay_ms = 10000' });
+    await using proxy = await startProxy({ ini: '[mariadb]\nwritebatch_initial_delay_ms = 10000\nwritebatch_min_delay_ms = 10000\nwritebatch_max_delay_ms = 10000\nwritebatch_max_concurrent_batches = 1' });
     const locker = await lockTable();
     const first = await mysqlConnect(proxy.port);
     const leaver = await mysqlConnect(proxy.port);
@@ -388,7 +389,7 @@ describe('queued writes: leaving, shutdown', () => {
 
   it('SIGTERM sends every queued write, acknowledges it, and only then exits', async () => {
     await direct.query('TRUNCATE wb_queue');
-    const proxy = await startProxy({ ini: '[mariadb]\nwritebatch_initial_delay_ms = 10000\nwritebatch_min_delay_ms = 10000\nwritebatch_max_delay_ms = 10000' });
+    const proxy = await startProxy({ ini: '[mariadb]\nwritebatch_initial_delay_ms = 10000\nwritebatch_min_delay_ms = 10000\nwritebatch_max_delay_ms = 10000\nwritebatch_max_concurrent_batches = 1' });
     const locker = await lockTable();
     const conns = await Promise.all(Array.from({ length: 6 }, () => mysqlConnect(proxy.port)));
     try {
@@ -498,4 +499,254 @@ describe('adaptive delay under load', () => {
     expect(await proxy.metricValue('tqdbproxy_write_delay_adjustments_total', { direction: 'down' })).toBeGreaterThan(0);
     await direct.query('DROP TABLE IF EXISTS wb_adaptive');
   }, 90_000);
+});
+
+describe('INSERTs that name the AUTO_INCREMENT column', () => {
+  const shapes: { name: string; sql: string; params: (owner: number, seq: number) => unknown[] | null }[] = [
+    { name: 'text NULL', sql: 'INSERT INTO wb_auto (id, owner, seq) VALUES (NULL, ${owner}, ${seq})', params: () => null },
+    { name: 'text 0', sql: 'INSERT INTO wb_auto (id, owner, seq) VALUES (0, ${owner}, ${seq})', params: () => null },
+    { name: 'text DEFAULT', sql: 'INSERT INTO wb_auto (id, owner, seq) VALUES (DEFAULT, ${owner}, ${seq})', params: () => null },
+    { name: 'prepared NULL literal', sql: 'INSERT INTO wb_auto (id, owner, seq) VALUES (NULL, ?, ?)', params: (o, s) => [o, s] },
+    { name: 'prepared bound NULL', sql: 'INSERT INTO wb_auto (id, owner, seq) VALUES (?, ?, ?)', params: (o, s) => [null, o, s] },
+    { name: 'prepared bound 0', sql: 'INSERT INTO wb_auto (id, owner, seq) VALUES (?, ?, ?)', params: (o, s) => [0, o, s] },
+  ];
+
+  async function runShapes(port: number, connections: number, rounds: number): Promise<{ ids: Map<string, number>; problems: string[] }> {
+    const ids = new Map<string, number>();
+    const problems: string[] = [];
+    const conns = await Promise.all(Array.from({ length: connections }, () => mysqlConnect(port)));
+    try {
+      await Promise.all(conns.map(async (c, owner) => {
+        const shape = shapes[owner % shapes.length]!;
+        for (let seq = 0; seq < rounds; seq++) {
+          const params = shape.params(owner, seq);
+          const sql = params === null ? shape.sql.replace('${owner}', String(owner)).replace('${seq}', String(seq)) : shape.sql;
+          const out = await run(c, sql, params);
+          if (out.errno !== 0 || out.affectedRows !== 1 || out.insertId <= 0) problems.push(`${shape.name} ${owner}/${seq}: ${JSON.stringify(out)}`);
+          ids.set(`${owner}/${seq}`, out.insertId);
+          // Every third write is a duplicate of the row just inserted: its own error, nothing inserted.
+          if (seq % 3 === 0) {
+            const dup = await run(c, 'INSERT INTO wb_auto (id, owner, seq) VALUES (NULL, ?, ?)', [owner, seq]);
+            if (dup.errno !== 1062) problems.push(`duplicate ${owner}/${seq}: ${JSON.stringify(dup)}`);
+          }
+          // LAST_INSERT_ID() on the member's own connection is its own id.
+          if (seq % 7 === 0) {
+            const [rows] = await c.query('SELECT LAST_INSERT_ID() AS id');
+            const last = Number((rows as { id: number }[])[0]!.id);
+            if (last !== out.insertId) problems.push(`LAST_INSERT_ID ${owner}/${seq}: ${last} != ${out.insertId}`);
+          }
+        }
+      }));
+    } finally {
+      await Promise.all(conns.map((c) => c.end()));
+    }
+    return { ids, problems };
+  }
+
+  async function expectTableMatches(ids: Map<string, number>): Promise<void> {
+    const [rows] = await direct.query('SELECT id, owner, seq FROM wb_auto');
+    const actual = rows as { id: number; owner: number; seq: number }[];
+    expect(actual.length).toBe(ids.size);
+    for (const row of actual) expect(row.id).toBe(ids.get(`${row.owner}/${row.seq}`)!);
+  }
+
+  beforeAll(async () => {
+    await direct.query('DROP TABLE IF EXISTS wb_auto');
+    await direct.query('CREATE TABLE wb_auto (id BIGINT AUTO_INCREMENT PRIMARY KEY, owner INT NOT NULL, seq INT NOT NULL, UNIQUE KEY (owner, seq)) ENGINE=InnoDB');
+  });
+
+  afterAll(async () => {
+    await direct.query('DROP TABLE IF EXISTS wb_auto');
+  });
+
+  it('merges NULL, 0 and DEFAULT ids, text and prepared, from 48 connections, each with its own id', async () => {
+    await direct.query('TRUNCATE wb_auto');
+    await using proxy = await startProxy({ ini: '[mariadb]\nwritebatch_enabled = true\nwritebatch_probe_interval_ms = 0' });
+    const { ids, problems } = await runShapes(proxy.port, 48, 60);
+    expect(problems.slice(0, 10)).toEqual([]);
+    expect(new Set(ids.values()).size).toBe(ids.size);
+    await expectTableMatches(ids);
+    expect(await proxy.metricValue('tqdbproxy_write_batch_method_total', { method: 'multi_row_insert' })).toBeGreaterThan(20);
+    const batched = await proxy.metricValue('tqdbproxy_write_batched_total');
+    expect(await proxy.metricValue('tqdbproxy_write_batch_size_count')).toBeLessThan(batched * 0.8);
+  }, 120_000);
+
+  it('merges explicit integer ids, each member told its own id, LAST_INSERT_ID() untouched', async () => {
+    await direct.query('TRUNCATE wb_auto');
+    await using proxy = await startProxy({ ini: '[mariadb]\nwritebatch_enabled = true\nwritebatch_probe_interval_ms = 0' });
+    const text = await Promise.all(Array.from({ length: 16 }, () => mysqlConnect(proxy.port)));
+    const raw = (await connectPrepared(proxy.port, 16, 'INSERT INTO wb_auto (id, owner, seq) VALUES (?, ?, ?)')).map(({ client, statement }) => ({ c: client, insert: statement }));
+    const problems: string[] = [];
+    const rounds = 40;
+    const idOf = (owner: number, seq: number): number => 1_000_000 + owner * 1000 + seq;
+    try {
+      await Promise.all([
+        ...text.map(async (c, owner) => {
+          for (let seq = 0; seq < rounds; seq++) {
+            const out = await run(c, `INSERT INTO wb_auto (id, owner, seq) VALUES (${idOf(owner, seq)}, ${owner}, ${seq})`, null);
+            if (out.errno !== 0 || out.insertId !== idOf(owner, seq)) problems.push(`text ${owner}/${seq}: ${JSON.stringify(out)}`);
+          }
+          const [rows] = await c.query('SELECT LAST_INSERT_ID() AS id');
+          if (Number((rows as { id: number }[])[0]!.id) !== 0) problems.push(`LAST_INSERT_ID of ${owner} changed`);
+        }),
+        ...raw.map(async ({ insert }, i) => {
+          const owner = 16 + i;
+          for (let seq = 0; seq < rounds; seq++) {
+            const out = await insert.execute([BigInt(idOf(owner, seq)), BigInt(owner), BigInt(seq)]).catch((e: unknown) => String(e));
+            if (typeof out === 'string' || out.insertId !== idOf(owner, seq)) problems.push(`prepared ${owner}/${seq}: ${JSON.stringify(out)}`);
+          }
+        }),
+      ]);
+    } finally {
+      await Promise.all(text.map((c) => c.end()));
+      for (const { c } of raw) c.quit();
+    }
+    expect(problems.slice(0, 10)).toEqual([]);
+    const [count] = await direct.query('SELECT COUNT(*) AS n, SUM(id = 1000000 + owner * 1000 + seq) AS good FROM wb_auto');
+    expect(count as unknown).toEqual([{ n: 32 * rounds, good: String(32 * rounds) }]);
+    expect(await proxy.metricValue('tqdbproxy_write_batch_method_total', { method: 'multi_row_insert' })).toBeGreaterThan(10);
+  }, 120_000);
+
+  it('keeps several batches of one template in flight, within writebatch_max_concurrent_batches', async () => {
+    await direct.query('TRUNCATE wb_auto');
+    await using proxy = await startProxy({ ini: '[mariadb]\nwritebatch_enabled = true\nwritebatch_probe_interval_ms = 0\nwritebatch_max_concurrent_batches = 3\nwritebatch_initial_delay_ms = 1\nwritebatch_min_delay_ms = 1' });
+    const { ids, problems } = await runShapes(proxy.port, 64, 30);
+    expect(problems.slice(0, 10)).toEqual([]);
+    await expectTableMatches(ids);
+    expect(await proxy.metricValue('tqdbproxy_write_batch_method_total', { method: 'multi_row_insert' })).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('runs a template alone when batching measures slower, with every result still exact', async () => {
+    await direct.query('TRUNCATE wb_auto');
+    // A probe every 200 ms and a huge minimum wait make batching lose against running alone.
+    await using proxy = await startProxy({
+      ini: '[mariadb]\nwritebatch_enabled = true\nwritebatch_probe_interval_ms = 200\nwritebatch_initial_delay_ms = 400\nwritebatch_min_delay_ms = 400\nwritebatch_max_delay_ms = 400\nwritebatch_max_concurrent_batches = 1',
+    });
+    const { ids, problems } = await runShapes(proxy.port, 12, 120);
+    expect(problems.slice(0, 10)).toEqual([]);
+    await expectTableMatches(ids);
+    expect(await proxy.metricValue('tqdbproxy_write_mode_switches_total', { to: 'alone' })).toBeGreaterThan(0);
+    expect(await proxy.metricValue('tqdbproxy_write_excluded_total', { reason: 'not_paying' })).toBeGreaterThan(0);
+  }, 120_000);
+});
+
+describe('NO_AUTO_VALUE_ON_ZERO', () => {
+  let server: MariaDbServer;
+
+  beforeAll(async () => {
+    server = await startMariaDb({ extraArgs: ['--sql-mode=NO_AUTO_VALUE_ON_ZERO,STRICT_TRANS_TABLES'] });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('never merges rows whose 0 id is a real 0: every member gets the id it would get directly', async () => {
+    const admin = await mysqlConnect(server.port);
+    await admin.query('CREATE TABLE test.wb_zero (id INT AUTO_INCREMENT PRIMARY KEY, member INT, round INT) ENGINE=InnoDB');
+    await using proxy = await startProxy({ backendPort: server.port, ini: '[mariadb]\nwritebatch_enabled = true\nwritebatch_probe_interval_ms = 0' });
+    // Integer parameters (mysql2 binds JS numbers as DOUBLE, which never reads as a plain 0).
+    const clients = (await connectPrepared(proxy.port, 16, 'INSERT INTO wb_zero (id, member, round) VALUES (?, ?, ?)')).map(({ client, statement }) => ({ c: client, insert: statement }));
+    const problems: string[] = [];
+    try {
+      for (let round = 0; round < 30; round++) {
+        await admin.query('DELETE FROM test.wb_zero WHERE id = 0');
+        // One template: one member binds a real 0, the others NULL (a new id each). The first
+        // member to arrive runs alone, so the zero member is never the first.
+        const zero = 1 + (round % 15);
+        const outcomes = await Promise.all(clients.map(({ insert }, member) => insert.execute([member === zero ? 0n : null, BigInt(member), BigInt(round)]).catch((e: unknown) => String(e))));
+        const [rows] = await admin.query('SELECT id, member FROM test.wb_zero WHERE round = ?', [round]);
+        const idOf = new Map((rows as { id: number; member: number }[]).map((r) => [r.member, r.id]));
+        outcomes.forEach((o, member) => {
+          const expectedId = member === zero ? 0 : idOf.get(member);
+          if (typeof o === 'string' || o.insertId !== expectedId) problems.push(`round ${round} member ${member}: ${JSON.stringify(o)}, row id ${idOf.get(member)}`);
+        });
+      }
+      expect(problems.slice(0, 5)).toEqual([]);
+      expect(await proxy.metricValue('tqdbproxy_write_batched_total')).toBeGreaterThan(await proxy.metricValue('tqdbproxy_write_batch_size_count'));
+    } finally {
+      for (const { c } of clients) c.quit();
+      await admin.end();
+    }
+  }, 120_000);
+});
+
+describe('warnings of batched INSERTs', () => {
+  it('gives each member its own warning count, merged or not', async () => {
+    await direct.query('DROP TABLE IF EXISTS wb_warn');
+    await direct.query('CREATE TABLE wb_warn (id INT AUTO_INCREMENT PRIMARY KEY, member INT, d DECIMAL(6,2)) ENGINE=InnoDB');
+    await using proxy = await startProxy({ ini: '[mariadb]\nwritebatch_enabled = true\nwritebatch_probe_interval_ms = 0' });
+    const conns = await Promise.all(Array.from({ length: 16 }, () => mysqlConnect(proxy.port)));
+    const problems: string[] = [];
+    try {
+      for (let round = 0; round < 20; round++) {
+        // Odd members store 1.239 into DECIMAL(6,2): a Note 1265 "Data truncated ... at row N".
+        await Promise.all(conns.map(async (c, member) => {
+          const value = member % 2 === 1 ? '1.239' : '1.25';
+          const [res] = await c.query(`INSERT INTO wb_warn (member, d) VALUES (${member}, ${value})`);
+          const warnings = (res as ResultSetHeader).warningStatus;
+          if (warnings !== member % 2) problems.push(`round ${round} member ${member}: ${warnings} warnings`);
+        }));
+      }
+    } finally {
+      await Promise.all(conns.map((c) => c.end()));
+    }
+    expect(problems.slice(0, 5)).toEqual([]);
+    const batched = await proxy.metricValue('tqdbproxy_write_batched_total');
+    expect(await proxy.metricValue('tqdbproxy_write_batch_size_count')).toBeLessThan(batched);
+    await direct.query('DROP TABLE IF EXISTS wb_warn');
+  }, 120_000);
+});
+
+describe('DELETEs by primary key merged into one DELETE ... IN (...) RETURNING', () => {
+  it('tells each member whether it removed its row: one winner per key, 0 for missing keys', async () => {
+    await direct.query('DROP TABLE IF EXISTS wb_del');
+    await direct.query('CREATE TABLE wb_del (id INT PRIMARY KEY, v INT) ENGINE=InnoDB');
+    await direct.query('INSERT INTO wb_del SELECT seq, seq FROM seq_1_to_2000');
+    await using proxy = await startProxy({ ini: '[mariadb]\nwritebatch_enabled = true\nwritebatch_probe_interval_ms = 0' });
+    const text = await Promise.all(Array.from({ length: 16 }, () => mysqlConnect(proxy.port)));
+    const raw = (await connectPrepared(proxy.port, 16, 'DELETE FROM wb_del WHERE id = ?')).map(({ client, statement }) => ({ c: client, remove: statement }));
+    // Every client walks keys 1..2500 in its own order: each existing key is removed once, by
+    // whichever member gets there first; every other attempt and every key past 2000 finds nothing.
+    const removedBy = new Map<number, number>();
+    const problems: string[] = [];
+    const keysFor = (client: number): number[] => Array.from({ length: 2500 }, (_, i) => ((i * 7 + client * 131) % 2500) + 1).slice(0, 160);
+    const note = (client: number, key: number, affected: number): void => {
+      if (affected === 1) {
+        if (removedBy.has(key)) problems.push(`key ${key} removed by ${removedBy.get(key)} and ${client}`);
+        removedBy.set(key, client);
+      } else if (affected !== 0) problems.push(`key ${key}: affected ${affected}`);
+    };
+    try {
+      await Promise.all([
+        ...text.map(async (c, client) => {
+          for (const key of keysFor(client)) {
+            const out = await run(c, `DELETE FROM wb_del WHERE id = ${key}`, null);
+            if (out.errno !== 0) problems.push(`text ${client} key ${key}: ${JSON.stringify(out)}`);
+            else note(client, key, out.affectedRows);
+          }
+        }),
+        ...raw.map(async ({ remove }, i) => {
+          const client = 16 + i;
+          for (const key of keysFor(client)) {
+            const out = await remove.execute([BigInt(key)]).catch((e: unknown) => String(e));
+            if (typeof out === 'string') problems.push(`prepared ${client} key ${key}: ${out}`);
+            else note(client, key, out.affectedRows);
+          }
+        }),
+      ]);
+    } finally {
+      await Promise.all(text.map((c) => c.end()));
+      for (const { c } of raw) c.quit();
+    }
+    expect(problems.slice(0, 10)).toEqual([]);
+    const [rows] = await direct.query('SELECT id FROM wb_del');
+    const left = new Set((rows as { id: number }[]).map((r) => r.id));
+    for (let key = 1; key <= 2500; key++) {
+      // A key is gone exactly when some member was told it removed it.
+      expect({ key, gone: key <= 2000 && !left.has(key) }).toEqual({ key, gone: removedBy.has(key) });
+    }
+    expect(await proxy.metricValue('tqdbproxy_write_batch_method_total', { method: 'multi_row_delete' })).toBeGreaterThan(10);
+    await direct.query('DROP TABLE IF EXISTS wb_del');
+  }, 120_000);
 });

@@ -42,6 +42,8 @@ describe('loadConfig with no file', () => {
       adaptiveStep: 1.5,
       metricsIntervalSeconds: 60,
       timeoutMs: 30_000,
+      maxConcurrentBatches: 4,
+      probeIntervalMs: 5000,
     });
   });
 
@@ -84,6 +86,8 @@ writebatch_write_threshold = 2.5e3
 writebatch_adaptive_step = 2
 writebatch_metrics_interval = 30
 writebatch_timeout_ms = 100
+writebatch_max_concurrent_batches = 2
+writebatch_probe_interval_ms = 0
 
 [mariadb.eu]
 primary = db-eu.internal:3306
@@ -116,6 +120,8 @@ databases = billing
       adaptiveStep: 2,
       metricsIntervalSeconds: 30,
       timeoutMs: 100,
+      maxConcurrentBatches: 2,
+      probeIntervalMs: 0,
     });
     expect([...config.mariadb.groups.keys()]).toEqual(['eu', 'us-east']);
     const eu = config.mariadb.groups.get('eu');

@@ -91,14 +91,15 @@ describe('isLiteralSafeCharset', () => {
   });
 });
 
-describe('memberInsertOk', () => {
-  it('encodes affected rows 1, the insert id as a length-encoded integer, the flags and warnings, at sequence id 1', async () => {
-    const { memberInsertOk } = await import('../../../src/mysql/batch-sql.ts');
+describe('memberOk', () => {
+  it('encodes the affected rows, the insert id as a length-encoded integer, the flags and warnings, at sequence id 1', async () => {
+    const { memberOk } = await import('../../../src/mysql/batch-sql.ts');
     for (const id of [0, 7, 250, 251, 65535, 65536, 0xffffff, 0x1000000, 2 ** 40 + 5]) {
-      const packet = memberInsertOk(id, 3, 0x0003);
+      const affected = id % 2 === 0 ? 1 : 0;
+      const packet = memberOk(affected, id, 3, 0x0003);
       expect(packet[3]).toBe(1);
       expect(packet[4]).toBe(0x00);
-      expect(packet[5]).toBe(1);
+      expect(packet[5]).toBe(affected);
       const idBytes = id < 0xfb ? [id] : id <= 0xffff ? [0xfc, id & 0xff, id >> 8] : id <= 0xffffff ? [0xfd, id & 0xff, (id >> 8) & 0xff, id >> 16] : [0xfe, ...Array.from({ length: 8 }, (_, i) => Math.floor(id / 2 ** (8 * i)) % 256)];
       expect([...packet.subarray(6, 6 + idBytes.length)]).toEqual(idBytes);
       // Autocommit set, in-transaction cleared; warnings 3.

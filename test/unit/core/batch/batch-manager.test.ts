@@ -8,10 +8,19 @@ interface Write extends BatchMember {
 
 const options: BatchManagerOptions = {
   initialDelayMs: 10_000, minDelayMs: 1, maxDelayMs: 10_000, writeThreshold: 1000, adaptiveStep: 1.5, intervalSeconds: 60,
-  maxBatchSize: 3, maxBatchBytes: 1000, timeoutMs: 30_000,
+  maxBatchSize: 3, maxBatchBytes: 1000, timeoutMs: 30_000, maxInFlight: 1, latencyBudgetMs: 10_000,
+  policy: { probeIntervalMs: 0, probeWindowMs: 0, slowerRatio: 1.2, minSamples: 1 },
 };
 
-const quietObserver: BatchObserver = { queuedChanged() {}, batchStarted() {}, batchFinished() {}, delayChanged() {} };
+const quietObserver: BatchObserver = { queuedChanged() {}, batchStarted() {}, batchFinished() {}, delayChanged() {}, modeChanged() {}, ranAlone() {} };
+
+/** A clock the test moves by hand. */
+class ManualClock {
+  nowMs = 0;
+  now(): number {
+    return this.nowMs;
+  }
+}
 
 /** A runner whose batches finish only when the test says so. */
 class ManualRunner {
@@ -169,5 +178,88 @@ describe('BatchManager', () => {
     m.enqueue(write());
     await runner.finishNext();
     expect(sizes).toEqual([1, 2]);
+  });
+
+  it('sends writes at once while fewer than maxInFlight batches of their key run; later ones gather', async () => {
+    const runner = new ManualRunner();
+    const m = new BatchManager<Write>({ ...options, maxInFlight: 2 }, runner, quietObserver);
+    const [a, b, c, d] = [write(), write(), write(), write()];
+    for (const w of [a, b, c, d]) m.enqueue(w);
+    expect(runner.batches).toEqual([[a], [b]]);
+    await runner.finishNext();
+    expect(runner.batches[2]).toEqual([c, d]);
+  });
+
+  it('lets writes that waited their whole delay leave past maxInFlight, up to twice it', async () => {
+    const runner = new ManualRunner();
+    const m = new BatchManager<Write>({ ...options, maxBatchSize: 1000, maxInFlight: 1, initialDelayMs: 1, minDelayMs: 1, maxDelayMs: 1 }, runner, quietObserver);
+    m.enqueue(write());
+    m.enqueue(write());
+    await until(() => runner.batches.length === 2);
+    const third = write();
+    m.enqueue(third);
+    await Bun.sleep(20);
+    expect(runner.batches.length).toBe(2);
+    await runner.finishNext();
+    expect(runner.batches[2]).toEqual([third]);
+  });
+
+  it('cuts the wait to the latency budget less what a batch of the key takes to run', async () => {
+    const clock = new ManualClock();
+    const runner = new ManualRunner();
+    const m = new BatchManager<Write>({ ...options, latencyBudgetMs: 30 }, runner, quietObserver, clock);
+    // Teach the key that its batches take 30 ms: no budget is left for waiting.
+    m.enqueue(write());
+    m.enqueue(write());
+    m.enqueue(write());
+    await runner.finishNext();
+    clock.nowMs = 30;
+    await runner.finishNext();
+    m.enqueue(write());
+    m.enqueue(write());
+    await until(() => runner.batches.length === 4);
+  });
+
+  it('runs the writes of a key alone when batching measured slower, and batches again when it pays', async () => {
+    const clock = new ManualClock();
+    const runner = new ManualRunner();
+    const modes: string[] = [];
+    let alone = 0;
+    const policy = { probeIntervalMs: 100, probeWindowMs: 10, slowerRatio: 1.2, minSamples: 2 };
+    const observer = { ...quietObserver, modeChanged: (_s: string, c: { mode: string }) => modes.push(c.mode), ranAlone: () => alone++ };
+    const m = new BatchManager<Write>({ ...options, maxBatchSize: 2, policy }, runner, observer, clock);
+    // Steady batching: each write's result comes 10 ms after it arrived.
+    for (let i = 0; i < 4; i++) {
+      m.enqueue(write());
+      clock.nowMs += 10;
+      await runner.finishNext();
+    }
+    // The probe runs writes alone: 2 ms each. Batching is 5x slower: the key goes alone.
+    clock.nowMs = 100;
+    for (let i = 0; i < 3; i++) {
+      m.enqueue(write());
+      clock.nowMs += 2;
+      await runner.finishNext();
+    }
+    clock.nowMs = 111;
+    m.enqueue(write());
+    expect(modes).toEqual(['alone']);
+    expect(alone).toBeGreaterThanOrEqual(4);
+    await runner.finishNext();
+    // Alone writes now take 20 ms; the next batching probe answers in 5 ms: batching pays again.
+    for (let i = 0; i < 2; i++) {
+      m.enqueue(write());
+      clock.nowMs += 20;
+      await runner.finishNext();
+    }
+    clock.nowMs = 211;
+    for (let i = 0; i < 3; i++) {
+      m.enqueue(write());
+      clock.nowMs += 5;
+      await runner.finishNext();
+    }
+    clock.nowMs = 230;
+    m.enqueue(write());
+    expect(modes).toEqual(['alone', 'batch']);
   });
 });

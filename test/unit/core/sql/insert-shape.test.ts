@@ -20,12 +20,34 @@ describe('core/sql insert shape', () => {
       valuesStart: sql.indexOf("(1, 'x')"),
       valuesEnd: sql.length,
       rowCount: 1,
+      firstRow: [
+        { start: sql.indexOf('1,'), end: sql.indexOf('1,') + 1, kind: 'integer', paramIndex: -1 },
+        { start: sql.indexOf("'x'"), end: sql.indexOf("'x'") + 3, kind: 'expression', paramIndex: -1 },
+      ],
       isIgnore: false,
       hasOnDuplicateKeyUpdate: false,
       hasReturning: false,
       hasSelect: false,
       hasTrailingClause: false,
     });
+  });
+
+  it("tells the first tuple's values that generate an AUTO_INCREMENT id from the rest", () => {
+    const kinds = (sql: string): string[] => shapeOf(sql)!.firstRow.map((v) => v.kind);
+    expect(kinds('INSERT INTO t (id, a, b, c) VALUES (NULL, DEFAULT, 0, ?)')).toEqual(['null', 'default', 'zero', 'placeholder']);
+    expect(kinds("INSERT INTO t (id, a, b, c, d) VALUES ('0', 0.0, 00, -0, null)")).toEqual(['expression', 'expression', 'zero', 'expression', 'null']);
+    expect(kinds('INSERT INTO t (a, b, c, d, e) VALUES (42, 1e3, 0x1F, 7.5, -3)')).toEqual(['integer', 'expression', 'expression', 'expression', 'expression']);
+    expect(kinds('INSERT INTO t (id, a) VALUES (/* c */ NULL /* d */, (0))')).toEqual(['null', 'expression']);
+    expect(kinds('INSERT INTO t (id, a) VALUES (/*!50000 0 */, 1), (NULL, 2)')).toEqual(['expression', 'integer']);
+    expect(kinds('INSERT INTO t (a, b) VALUES (f(1, 2), ? + 1)')).toEqual(['expression', 'expression']);
+  });
+
+  it('spans each value of the first tuple and numbers its placeholders', () => {
+    const sql = 'INSERT INTO t (a, b, c) VALUES (?, f(?, 1), ?), (?, ?, ?)';
+    const row = shapeOf(sql)!.firstRow;
+    expect(row.map((v) => sql.slice(v.start, v.end))).toEqual(['?', 'f(?, 1)', '?']);
+    expect(row[0]!.paramIndex).toBe(0);
+    expect(row[2]!.paramIndex).toBe(2);
   });
 
   it('unquotes the table and columns and keeps db.table', () => {
