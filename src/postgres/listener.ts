@@ -11,6 +11,7 @@ import type { PgClientConnection } from './frontend.ts';
 import { PgServer } from './server.ts';
 import { PgWriteBatcher, type PgWrite } from './write-batcher.ts';
 import { BatchManager } from '../core/batch/batch-manager.ts';
+import { DEFAULT_POLICY_OPTIONS } from '../core/batch/template-policy.ts';
 import type { PgServices } from './services.ts';
 
 export interface RunningPostgres {
@@ -27,7 +28,7 @@ interface PgState {
 }
 
 /** One write batcher per config generation. */
-function createWriteBatching(config: ProtocolConfig, metrics: Metrics): BatchManager<PgWrite> {
+function createWriteBatching(config: ProtocolConfig, metrics: Metrics, log: Logger): BatchManager<PgWrite> {
   const wb = config.writeBatch;
   const batcher = new PgWriteBatcher({ pipelined: (size) => size > 0 && metrics.batchExecuted('transaction') });
   return new BatchManager<PgWrite>(
@@ -41,6 +42,9 @@ function createWriteBatching(config: ProtocolConfig, metrics: Metrics): BatchMan
       maxBatchSize: wb.maxBatchSize,
       maxBatchBytes: batcher.maxBatchBytes,
       timeoutMs: wb.timeoutMs,
+      maxInFlight: wb.maxConcurrentBatches,
+      latencyBudgetMs: wb.maxDelayMs,
+      policy: { ...DEFAULT_POLICY_OPTIONS, probeIntervalMs: wb.probeIntervalMs },
     },
     batcher,
     {
@@ -55,6 +59,16 @@ function createWriteBatching(config: ProtocolConfig, metrics: Metrics): BatchMan
         metrics.setWriteOpsPerSecond(opsPerSecond);
         if (adjustment !== 'none') metrics.delayAdjusted(adjustment);
       },
+      modeChanged: (site, change) => {
+        metrics.writeModeSwitched(change.mode);
+        log.info(change.mode === 'alone' ? 'batching does not pay for a template; its writes run alone' : 'batching pays again for a template', {
+          protocol: 'postgres',
+          site,
+          batched_ms: change.batchedMeanMs.toFixed(2),
+          alone_ms: change.aloneMeanMs.toFixed(2),
+        });
+      },
+      ranAlone: () => metrics.writeExcludedFromBatch('not_paying'),
     },
   );
 }
@@ -130,7 +144,7 @@ function pgServices(state: PgState, log: Logger, metrics: Metrics, clients: Set<
 export function startPostgres(config: ProtocolConfig, log: Logger, metrics: Metrics, cache: QueryCache): RunningPostgres {
   const clients = new Set<PgClientConnection>();
   const cancelKeys = new CancelKeys(log.child({ protocol: 'postgres' }));
-  const state: PgState = { config, isShuttingDown: false, writes: createWriteBatching(config, metrics), retired: [] };
+  const state: PgState = { config, isShuttingDown: false, writes: createWriteBatching(config, metrics, log), retired: [] };
   const server = new PgServer(pgServices(state, log, metrics, clients, cache, cancelKeys));
   const address = server.listen(config.listen, config.socket);
   log.info('listening', { protocol: 'postgres', address });
@@ -161,7 +175,7 @@ export function startPostgres(config: ProtocolConfig, log: Logger, metrics: Metr
       state.config = next.postgres;
       if (hasBatchingChanged) {
         const previous = state.writes;
-        state.writes = createWriteBatching(next.postgres, metrics);
+        state.writes = createWriteBatching(next.postgres, metrics, log);
         // Writes already queued there still go out; new ones join the new manager.
         state.retired.push(previous);
         void previous.drain().then(() => state.retired.splice(state.retired.indexOf(previous), 1));
