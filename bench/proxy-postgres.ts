@@ -99,6 +99,8 @@ export async function runPostgresBench(args: BenchArgs, log: (line: string) => v
     for (const workload of workloads) {
       for (const connections of args.connections) {
         const measure = async (mode: Mode, seconds: number): Promise<Slot> => {
+          // Every mode starts its slot on fresh server backends (PgBouncer's pool is emptied after its
+          // slot), so none is measured warm while the others pay backend start-up and cache warm-up.
           const slot = await runPgbench(workload, targets[mode], connections, seconds, dbPid, scratch);
           if (mode === 'pgbouncer') await bouncer.release();
           await waitForBackendsToLeave(direct);
