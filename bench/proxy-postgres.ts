@@ -20,6 +20,7 @@ import { runCommand } from '../test/support/process.ts';
 import type { BenchArgs } from './lib/args.ts';
 import { pidListeningOn, processCpuSeconds, processTreeCpuSeconds } from './lib/proc.ts';
 import { startBenchProxy } from './lib/proxy.ts';
+import { startBareRelay } from './lib/relay.ts';
 import { BENCH_DATABASE, machineInfo, writeResults } from './lib/results.ts';
 import { ratio } from './lib/stats.ts';
 import { renderTable, type Column } from './lib/table.ts';
@@ -282,19 +283,6 @@ async function waitForBackendsToLeave(direct: Target): Promise<void> {
   } finally {
     await sql.close();
   }
-}
-
-/** Starts bench/lib/bare-relay.ts in its own process. */
-async function startBareRelay(direct: Target): Promise<Target & { pid: number; stop(): void }> {
-  const proc = Bun.spawn(['bun', `${import.meta.dir}/lib/bare-relay.ts`, '0', direct.host, String(direct.port)], { stdout: 'pipe', stderr: 'inherit' });
-  const reader = proc.stdout.getReader();
-  let text = '';
-  while (!/listening (\d+)/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error('bare relay exited before listening');
-    text += new TextDecoder().decode(value);
-  }
-  return { host: '127.0.0.1', port: Number(/listening (\d+)/.exec(text)![1]), pid: proc.pid, stop: () => proc.kill() };
 }
 
 /**

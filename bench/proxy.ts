@@ -7,13 +7,18 @@
  *   bun run bench:proxy -- --duration 10 --connections 1,16,64
  *
  * Workloads: `SELECT 1`, `SELECT SLEEP(0.001)`, a 1000-row result set, and
- * sysbench `oltp_point_select` when sysbench is installed. Bench data lives in
+ * sysbench `oltp_point_select` when sysbench is installed.
+ *
+ * `--tls` adds TLS and compression rows in the same run: a throwaway mariadbd
+ * with a certificate, measured direct and through a second proxy with TLS on
+ * both links (plaintext, TLS, and zlib compression on each path); see
+ * bench/lib/tls-cells.ts. `--tls-only` runs just those. Bench data lives in
  * its own database `tqdb_bench`, away from the tests' `test` database.
  * CPU per operation comes from /proc: the database's and the proxy's.
  */
 import { cpus, loadavg } from 'node:os';
 import mysql from 'mysql2/promise';
-import type { Connection } from 'mysql2/promise';
+import type { Connection, ConnectionOptions } from 'mysql2/promise';
 import {
   sysbenchAvailable,
   sysbenchCleanup,
@@ -31,6 +36,7 @@ import { BENCH_DATABASE, machineInfo, writeResults } from './lib/results.ts';
 import { ratio } from './lib/stats.ts';
 import { renderTable, type Column } from './lib/table.ts';
 import { runPostgresBench } from './proxy-postgres.ts';
+import { measureTlsCells, type TlsMode } from './lib/tls-cells.ts';
 
 const DATABASE = BENCH_DATABASE;
 const ROWS_TABLE = 'rows_1000';
@@ -38,7 +44,8 @@ const ROW_COUNT = 1000;
 const SYSBENCH_TABLES = 4;
 const SYSBENCH_TABLE_SIZE = 10_000;
 
-type Mode = 'direct' | 'proxy' | 'relay';
+type BaseMode = 'direct' | 'proxy' | 'relay';
+type Mode = BaseMode | TlsMode;
 
 interface Workload {
   name: string;
@@ -96,7 +103,10 @@ let log: (line: string) => void = (line) => process.stdout.write(`${line}\n`);
 async function main(): Promise<number> {
   let args: BenchArgs;
   try {
-    args = parseBenchArgs(process.argv.slice(2), { durationSeconds: 10, connections: [1, 16, 64] });
+    args = parseBenchArgs(process.argv.slice(2), { durationSeconds: 10, connections: [1, 16, 64] }, {}, {
+      tls: 'also measure TLS and compression (throwaway mariadbd with a certificate; SELECT 1 and the 1000-row result)',
+      'tls-only': 'measure only the TLS and compression rows',
+    });
   } catch (error) {
     if (error instanceof BenchArgError) {
       console.error(error.message);
@@ -108,14 +118,18 @@ async function main(): Promise<number> {
   if (args.isJson) log = (line) => process.stderr.write(`${line}\n`);
   if (args.protocol === 'postgres') return runPostgresBench(args, log);
 
-  const workloads: Workload[] = [
-    { name: 'SELECT 1', sql: 'SELECT 1' },
-    { name: 'SELECT SLEEP(0.001)', sql: 'SELECT SLEEP(0.001)' },
-    { name: `${ROW_COUNT}-row result`, sql: `SELECT * FROM ${ROWS_TABLE}` },
-  ];
-  const hasSysbench = sysbenchAvailable();
+  const isTlsOnly = args.extra['tls-only'] === 'true';
+  const isTls = isTlsOnly || args.extra['tls'] === 'true';
+  const workloads: Workload[] = isTlsOnly
+    ? []
+    : [
+        { name: 'SELECT 1', sql: 'SELECT 1' },
+        { name: 'SELECT SLEEP(0.001)', sql: 'SELECT SLEEP(0.001)' },
+        { name: `${ROW_COUNT}-row result`, sql: `SELECT * FROM ${ROWS_TABLE}` },
+      ];
+  const hasSysbench = !isTlsOnly && sysbenchAvailable();
   if (hasSysbench) workloads.push({ name: 'sysbench point_select', sql: 'sysbench:oltp_point_select' });
-  else log('sysbench not installed: the oltp_point_select workload is skipped');
+  else if (!isTlsOnly) log('sysbench not installed: the oltp_point_select workload is skipped');
 
   const direct: Target = args.direct;
   const mariadbVersion = await prepareDatabase(direct);
@@ -147,8 +161,8 @@ async function main(): Promise<number> {
   try {
     for (const workload of workloads) {
       for (const connections of args.connections) {
-        const targets: Record<Mode, Target> = { direct, proxy, relay };
-        const measure = (mode: Mode, seconds: number): Promise<Slot> =>
+        const targets: Record<BaseMode, Target> = { direct, proxy, relay };
+        const measure = (mode: BaseMode, seconds: number): Promise<Slot> =>
           measureOnce(workload, targets[mode], connections, seconds, dbPid, mode === 'proxy' ? proxy.pid : mode === 'relay' ? relay.pid : undefined);
 
         try {
@@ -161,6 +175,24 @@ async function main(): Promise<number> {
           rows.push(...(['direct', 'proxy', 'relay'] as const).map((mode) => failedRow(workload.name, connections, mode, message)));
         }
       }
+    }
+    if (isTls) {
+      const tlsWorkloads = [
+        { name: 'SELECT 1', sql: 'SELECT 1' },
+        { name: `${ROW_COUNT}-row result`, sql: `SELECT * FROM ${ROWS_TABLE}` },
+      ];
+      rows.push(
+        ...(await measureTlsCells({
+          args,
+          workloads: tlsWorkloads,
+          log,
+          prepare: (target) => prepareDatabase(target).then(() => undefined),
+          measure: (workload, target, connections, seconds, dbPid, proxyPid, connectOptions) =>
+            measureOnce({ name: workload.name, sql: workload.sql }, target, connections, seconds, dbPid, proxyPid, connectOptions),
+          toRow: (workload, connections, mode, slots, directQps) => toRow(workload, connections, mode, combine(slots), directQps),
+          failedRow,
+        })),
+      );
     }
   } finally {
     await proxy.stop();
@@ -199,13 +231,13 @@ async function measureCell(
   workload: string,
   connections: number,
   args: BenchArgs,
-  measure: (mode: Mode, seconds: number) => Promise<Slot>,
+  measure: (mode: BaseMode, seconds: number) => Promise<Slot>,
 ): Promise<Row[]> {
   if (args.warmupSeconds > 0) {
     for (const mode of MODES) await measure(mode, args.warmupSeconds);
   }
   const slotSeconds = args.durationSeconds / args.rounds;
-  const runs: Record<Mode, Slot[]> = { direct: [], proxy: [], relay: [] };
+  const runs: Record<BaseMode, Slot[]> = { direct: [], proxy: [], relay: [] };
   for (let round = 1; round <= args.rounds; round++) {
     for (const mode of MODES) {
       const m = await measure(mode, slotSeconds);
@@ -276,6 +308,7 @@ async function measureOnce(
   seconds: number,
   dbPid: number,
   proxyPid: number | undefined,
+  connectOptions: ConnectionOptions = {},
 ): Promise<Slot> {
   let dbCpuStart = 0;
   let proxyCpuStart = 0;
@@ -318,7 +351,7 @@ async function measureOnce(
     port: target.port,
     connections,
     durationSeconds: seconds,
-    connectOptions: { database: DATABASE },
+    connectOptions: { database: DATABASE, ...connectOptions },
     operation: (conn: Connection) => conn.query(sql),
     onStart,
     onStop,

@@ -176,9 +176,35 @@ function formatText(
   return `${line}\n`;
 }
 
-/** Messages are constant text by convention; newlines would still break the one-line rule. */
+/**
+ * Messages are constant text by convention, but some carry client text (a
+ * warning quoting SQL): escape control characters as everywhere else.
+ */
 function escapeMessage(msg: string): string {
-  return /[\r\n]/.test(msg) ? msg.replace(/\r/g, '\\r').replace(/\n/g, '\\n') : msg;
+  return escapeControl(msg);
+}
+
+/**
+ * C0 and C1 control characters, DEL, and the Unicode line and paragraph
+ * separators. Any of them in a log line lets a client move the cursor,
+ * recolour a terminal (ESC, CSI 0x9b) or forge a second line.
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/**
+ * `s` with every control character written as a visible escape (`\n`, `\u001b`),
+ * and backslashes left alone. For any string that reaches a terminal or a log
+ * line from outside: SQL text, hint values, config file bytes.
+ */
+export function escapeControl(s: string): string {
+  CONTROL.lastIndex = 0;
+  if (!CONTROL.test(s)) return s;
+  return s.replace(CONTROL, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
 }
 
 function textKey(key: string): string {
@@ -205,9 +231,13 @@ function textValue(value: unknown): string {
   }
 }
 
-/** Bare when unambiguous; JSON-quoted when empty or holding spaces, quotes, `=` or control characters. */
+/**
+ * Bare when unambiguous; JSON-quoted when empty or holding spaces, quotes, `=`
+ * or control characters. JSON.stringify leaves DEL and the C1 range (CSI is
+ * 0x9b) raw, so those are escaped on top.
+ */
 function quoteText(s: string): string {
-  return s === '' || /[\s"=\\\u0000-\u001f\u007f]/.test(s) ? JSON.stringify(s) : s;
+  return s === '' || /[\s"=\\\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(s) ? escapeControl(JSON.stringify(s)) : s;
 }
 
 function errorText(error: Error): string {
@@ -232,7 +262,7 @@ function formatJson(
   };
   for (const [key, value] of inherited) add(key, value);
   if (fields !== undefined) for (const key in fields) add(key, fields[key]);
-  return `${safeJson(record)}\n`;
+  return `${escapeControl(safeJson(record))}\n`;
 }
 
 /** JSON that survives cycles, bigints and errors. */

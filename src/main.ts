@@ -10,6 +10,7 @@
 import { existsSync } from 'node:fs';
 import { ConfigError, isConfigError } from './config/errors.ts';
 import { loadConfig, type LoadOptions } from './config/load.ts';
+import { assertSupported } from './config/support.ts';
 import { reloadConfig } from './config/reload.ts';
 import { renderConfigIni } from './config/render.ts';
 import type { Config } from './config/types.ts';
@@ -18,6 +19,8 @@ import { startMetricsServer, type MetricsServer } from './metrics/http.ts';
 import { Metrics } from './metrics/registry.ts';
 import type { RunningProxy } from './proxy.ts';
 import { VERSION, versionLine } from './version.ts';
+import { StartupError } from './net/listen-failure.ts';
+import { raiseOpenFileLimit } from './net/fd-limit.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -165,7 +168,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const loadOptions = loadOptionsFor(cli, process.env, existsSync(DEFAULT_CONFIG_FILE));
   let config: Config;
   try {
-    config = loadConfig(loadOptions);
+    config = assertSupported(loadConfig(loadOptions));
   } catch (error) {
     if (!isConfigError(error)) throw error;
     process.stderr.write(`${error.toString()}\n`);
@@ -210,6 +213,8 @@ class Lifecycle {
       config: config.sourceFile ?? 'built-in defaults',
       pid: process.pid,
     });
+    const fds = raiseOpenFileLimit();
+    if (fds !== null) log.info('open-file limit', { soft: fds.after.soft, hard: fds.after.hard, raised_from: fds.before.soft });
     try {
       this.metrics = new Metrics({ maxCallSites: config.metricsMaxCallSites });
       this.metricsServer = startMetricsServer(config.metricsListen, this.metrics, log);
@@ -218,7 +223,9 @@ class Lifecycle {
       const { startProxy } = await import('./proxy.ts');
       this.proxy = await startProxy(config, log, this.metrics);
     } catch (error) {
-      log.error('start failed', { error: describeError(error), stack: stackOf(error) });
+      // A bind failure is the operator's to fix and says all in one line; anything else is a bug.
+      if (error instanceof StartupError) log.error('start failed', { error: error.message });
+      else log.error('start failed', { error: describeError(error), stack: stackOf(error) });
       await this.metricsServer?.stop();
       return EXIT_FAILURE;
     }
@@ -301,6 +308,7 @@ class Lifecycle {
     let result: ReturnType<typeof reloadConfig>;
     try {
       result = reloadConfig(running, this.loadOptions);
+      assertSupported(result.config);
     } catch (error) {
       if (!(error instanceof ConfigError)) {
         log.error('config reload failed, keeping the running config', { error: describeError(error), stack: stackOf(error) });

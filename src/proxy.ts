@@ -13,6 +13,7 @@ import type { ProtocolConfig } from './config/types.ts';
 import { QueryCache } from './core/cache/query-cache.ts';
 import { TtlOnWriteWarner } from './core/sql/index.ts';
 import { startPostgres, type RunningPostgres } from './postgres/listener.ts';
+import { loadServerTls, type ServerTls } from './net/tls.ts';
 
 export interface RunningProxy {
   /** Stop accepting, let in-flight work finish up to timeoutMs, close everything. */
@@ -77,6 +78,8 @@ function templateId(template: string): string {
 interface LiveState {
   config: Config;
   writes: BatchManager<MysqlWrite>;
+  /** TLS material for clients, re-read from its files on every reload. */
+  tls: ServerTls | null;
 }
 
 function mysqlServices(state: LiveState & { retired: BatchManager<MysqlWrite>[] }, log: Logger, metrics: Metrics, clients: Set<ClientConnection>, cache: QueryCache): MysqlServices {
@@ -90,6 +93,7 @@ function mysqlServices(state: LiveState & { retired: BatchManager<MysqlWrite>[] 
     config: config.mariadb,
     log: protocolLog,
     cache,
+    tls: state.tls,
     onClientOpen(client) {
       clients.add(client);
       metrics.clientConnected('mariadb', 1);
@@ -133,26 +137,30 @@ function mysqlServices(state: LiveState & { retired: BatchManager<MysqlWrite>[] 
 }
 
 /**
- * Routing by database and to replicas is not built yet. Sending a shard's
- * queries to another group's primary would be wrong, so such configs are
- * refused; replicas alone are safe to ignore (the primary answers everything).
+ * Replicas are not used yet; the primary answers everything, so they are safe
+ * to ignore with a warning. (Several groups and `databases` are refused by the
+ * config rules in config/load.ts, so --check-config refuses them too.)
  */
-function checkRoutingSupport(config: ProtocolConfig, protocol: string, log: Logger): void {
-  const groups = [...config.groups.values()];
-  if (groups.length > 1 || groups.some((g) => g.databases.length > 0)) {
-    throw new Error(`[${protocol}.*]: routing by database across several backend groups is not supported by this version; configure a single group without "databases"`);
-  }
-  for (const g of groups) {
+function warnUnusedReplicas(config: ProtocolConfig, protocol: string, log: Logger): void {
+  for (const g of config.groups.values()) {
     if (g.replicas.length > 0) log.warn('replicas are not used yet; the primary answers every query', { group: `${protocol}.${g.name}`, replicas: g.replicas.map((r) => r.text).join(',') });
   }
 }
 
 export async function startProxy(config: Config, log: Logger, metrics: Metrics): Promise<RunningProxy> {
-  checkRoutingSupport(config.mariadb, 'mariadb', log);
-  if (config.postgres !== null) checkRoutingSupport(config.postgres, 'postgres', log);
+  warnUnusedReplicas(config.mariadb, 'mariadb', log);
+  if (config.postgres !== null) warnUnusedReplicas(config.postgres, 'postgres', log);
   const clients = new Set<ClientConnection>();
   const retired: BatchManager<MysqlWrite>[] = [];
-  const state = { config, writes: createWriteBatching(config.mariadb, metrics, log), retired };
+  const state = { config, writes: createWriteBatching(config.mariadb, metrics, log), retired, tls: loadServerTls(config.mariadb.tls) };
+  if (state.tls !== null) {
+    log.info('TLS offered to clients', { protocol: 'mariadb', mode: state.tls.mode, client_certificates: state.tls.requiresClientCert });
+    for (const group of config.mariadb.groups.values()) {
+      if (group.tls.mode === 'disable') {
+        log.warn('clients may use TLS but the link to this group is plaintext (backend_tls = disable): logins and data cross it unencrypted', { group: `mariadb.${group.name}` });
+      }
+    }
+  }
   const cache = new QueryCache(config.cache, {
     hit: (state) => metrics.cacheHit(state),
     miss: () => metrics.cacheMiss(),
@@ -185,6 +193,9 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
       await postgresStopped;
     },
     reload(next) {
+      // Read first: a certificate that cannot be read leaves the running state untouched.
+      const tls = loadServerTls(next.mariadb.tls);
+      state.tls = tls;
       const previous = state.writes;
       const hasBatchingChanged = JSON.stringify(next.mariadb.writeBatch) !== JSON.stringify(state.config.mariadb.writeBatch);
       state.config = next;
@@ -200,7 +211,7 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
       if (postgres !== null) postgres.reload(next);
       else if (next.postgres !== null) {
         // A listener added by a reload starts now; its address is a restart key only once it runs.
-        checkRoutingSupport(next.postgres, 'postgres', log);
+        warnUnusedReplicas(next.postgres, 'postgres', log);
         postgres = startPostgres(next.postgres, log, metrics, cache);
       }
     },

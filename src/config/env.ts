@@ -13,7 +13,6 @@ import { ConfigProblem } from './errors.ts';
 import {
   keysOf,
   groupSchema,
-  MariadbGroupSection,
   PROTOCOLS,
   protocolSchema,
   ProxySection,
@@ -114,7 +113,7 @@ export function readEnvOverrides(env: Record<string, string | undefined>): {
         key,
         value,
         expected: `a key of [${protocol}] (${keysOf(protocolSchema(protocol)).join(', ')}) or <GROUP>_${keysOf(
-          MariadbGroupSection,
+          groupSchema(protocol),
         )
           .map((k) => k.toUpperCase())
           .join('|')}`,

@@ -1,3 +1,5 @@
+import { escapeControl } from '../log.ts';
+
 /**
  * One thing wrong with the configuration, located precisely enough for an
  * operator to fix it without reading code: where the value came from (a file,
@@ -24,14 +26,18 @@ export class ConfigProblem {
     Object.freeze(this);
   }
 
-  /** One line: `config.ini: [mariadb] listen = ":99999": expected host:port, ...`. */
+  /**
+   * One line: `config.ini: [mariadb] listen = ":99999": expected host:port, ...`.
+   * Every part is escaped: a config file can hold any bytes, and this line goes
+   * to a terminal and a log.
+   */
   toString(): string {
-    let where = this.section === '' ? '' : `[${this.section}]`;
+    let where = this.section === '' ? '' : `[${escapeControl(this.section)}]`;
     if (this.key !== '') {
-      const value = this.value === null ? '(missing)' : `= ${JSON.stringify(this.value)}`;
-      where = `${where}${where === '' ? '' : ' '}${this.key} ${value}`;
+      const value = this.value === null ? '(missing)' : `= ${escapeControl(JSON.stringify(this.value))}`;
+      where = `${where}${where === '' ? '' : ' '}${escapeControl(this.key)} ${value}`;
     }
-    return `${this.file}: ${where === '' ? '' : `${where}: `}expected ${this.expected}`;
+    return escapeControl(`${this.file}: ${where === '' ? '' : `${where}: `}expected ${this.expected}`);
   }
 }
 

@@ -9,7 +9,7 @@
  * Every problem found on the way is collected, and `ConfigError` reports them
  * all at once, so an operator fixes a file in one round.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { decode } from 'ini';
 import type { TObject, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -27,11 +27,13 @@ import {
   ProxySection,
   unknownKeyExpected,
   type GroupSectionValues,
+  type MariadbGroupTlsValues,
+  type MariadbTlsValues,
   type ProtocolName,
   type ProtocolSectionValues,
   type ProxySectionValues,
 } from './schema.ts';
-import type { Address, BackendGroupConfig, Config, ProtocolConfig } from './types.ts';
+import type { Address, BackendGroupConfig, BackendTlsConfig, ClientTlsConfig, Config, ProtocolConfig } from './types.ts';
 
 export interface LoadOptions {
   /** INI file to read; null for built-in defaults plus environment. A file that cannot be read is a problem. */
@@ -154,9 +156,36 @@ function emptyDocument(file: string | null = null): RawDocument {
   return { file, proxy: { keys: new Map() }, protocols: { mariadb: protocol(), postgres: protocol() } };
 }
 
+/** A config file is a few KiB; anything this big is the wrong file (or /dev/urandom), not a config. */
+export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
+
 function readConfigFile(file: string, problems: ConfigProblem[]): string | null {
+  const refuse = (why: string): null => {
+    problems.push(new ConfigProblem({ file, section: '', key: '', value: null, expected: why }));
+    return null;
+  };
+  let fd: number | null = null;
   try {
-    return readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) return refuse('a readable config file (it is a directory)');
+    // Devices and pipes never end or end anywhere; only a regular file has a size to trust.
+    if (!stat.isFile()) return refuse('a regular config file (it is a device, pipe or socket)');
+    if (stat.size > MAX_CONFIG_FILE_BYTES) return refuse(`a config file of at most ${MAX_CONFIG_FILE_BYTES} bytes (it has ${stat.size})`);
+    // Read at most the cap even if the file grows while we read it.
+    const buf = Buffer.alloc(MAX_CONFIG_FILE_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const n = readSync(fd, buf, length, buf.length - length, null);
+      if (n === 0) break;
+      length += n;
+      if (length > MAX_CONFIG_FILE_BYTES) return refuse(`a config file of at most ${MAX_CONFIG_FILE_BYTES} bytes`);
+    }
+    const text = buf.toString('utf8', 0, length);
+    if (/[\u0000-\u0008\u000e-\u001f\u007f]/.test(text)) {
+      return refuse('a text file (it holds control characters: is it a binary file?)');
+    }
+    return text;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason =
@@ -169,6 +198,8 @@ function readConfigFile(file: string, problems: ConfigProblem[]): string | null 
             : String((error as Error).message);
     problems.push(new ConfigProblem({ file, section: '', key: '', value: null, expected: `a readable config file (${reason})` }));
     return null;
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
 }
 
@@ -188,7 +219,8 @@ function parseIni(text: string, file: string, problems: ConfigProblem[]): RawDoc
   // INI usage, so drop it rather than misread the header as a key.
   const source = text.replace(/^\uFEFF/, '').replace(/^(\s*\[[^\]\r\n]*\])[ \t]*[;#][^\r\n]*$/gm, '$1');
   const parsed = decode(source) as Record<string, unknown>;
-  reportDuplicateKeys(source, file, problems);
+  const { bareKeys, hasUnclosedHeader } = reportLineProblems(source, file, problems);
+  const isBare = (section: string, key: string): boolean => bareKeys.has(`${section}\u0000${key}`);
   const document = emptyDocument(file);
   const unknownSection = (section: string): void => {
     problems.push(new ConfigProblem({ file, section, key: '', value: null, expected: KNOWN_SECTIONS }));
@@ -196,6 +228,8 @@ function parseIni(text: string, file: string, problems: ConfigProblem[]): RawDoc
 
   for (const [name, value] of Object.entries(parsed)) {
     if (!isSectionObject(value)) {
+      // After an unclosed header its keys land outside any section: one problem, said by the line scan.
+      if (hasUnclosedHeader) continue;
       problems.push(
         new ConfigProblem({ file, section: '', key: name, value: rawText(value), expected: 'every key inside a [section]' }),
       );
@@ -204,7 +238,7 @@ function parseIni(text: string, file: string, problems: ConfigProblem[]): RawDoc
     if (name === 'proxy') {
       for (const [key, v] of Object.entries(value)) {
         if (isSectionObject(v)) reportNested(`proxy.${key}`, v, unknownSection);
-        else document.proxy.keys.set(key, v);
+        else if (!isBare('proxy', key)) document.proxy.keys.set(key, v);
       }
       continue;
     }
@@ -217,7 +251,7 @@ function parseIni(text: string, file: string, problems: ConfigProblem[]): RawDoc
     target.isPresent = true;
     for (const [key, v] of Object.entries(value)) {
       if (!isSectionObject(v)) {
-        target.section.keys.set(key, v);
+        if (!isBare(protocol, key)) target.section.keys.set(key, v);
         continue;
       }
       const sectionName = `${protocol}.${key}`;
@@ -239,7 +273,7 @@ function parseIni(text: string, file: string, problems: ConfigProblem[]): RawDoc
         if (isSectionObject(groupValue)) {
           hasSubsections = true;
           reportNested(`${sectionName}.${groupKey}`, groupValue, unknownSection);
-        } else {
+        } else if (!isBare(sectionName, groupKey)) {
           group.keys.set(groupKey, groupValue);
         }
       }
@@ -255,20 +289,43 @@ function parseIni(text: string, file: string, problems: ConfigProblem[]): RawDoc
  * second `listen =` is almost always a mistake, so find repeats with the same
  * line grammar `ini` uses and report them.
  */
-function reportDuplicateKeys(text: string, file: string, problems: ConfigProblem[]): void {
+function reportLineProblems(text: string, file: string, problems: ConfigProblem[]): { bareKeys: Set<string>; hasUnclosedHeader: boolean } {
+  const bareKeys = new Set<string>();
+  let hasUnclosedHeader = false;
   let section = '';
   let seen = new Set<string>();
+  // `ini` merges a repeated [section] into the first, the later keys silently
+  // winning: as surprising as a repeated key, so refused the same way.
+  const sections = new Set<string>();
   for (const line of text.split(/[\r\n]+/)) {
     if (/^\s*([;#]|$)/.test(line)) continue;
     const header = /^\[([^\]]*)\]\s*$/.exec(line);
     if (header !== null) {
       section = header[1].trim();
+      if (sections.has(section)) {
+        problems.push(new ConfigProblem({ file, section, key: '', value: null, expected: 'each [section] once (a second one would be merged into the first)' }));
+      }
+      sections.add(section);
       seen = new Set();
+      continue;
+    }
+    if (/^\s*\[/.test(line) && !line.includes(']')) {
+      hasUnclosedHeader = true;
+      problems.push(
+        new ConfigProblem({ file, section: '', key: '', value: line.trim(), expected: `a section header closed by "]" (found ${JSON.stringify(line.trim())})` }),
+      );
       continue;
     }
     const eq = line.indexOf('=');
     const key = (eq < 0 ? line : line.slice(0, eq)).trim();
     if (key === '' || key.endsWith('[]')) continue;
+    // `ini` reads a line without "=" as key = true: a typo far more often than a wish.
+    // (`[mariadb] text` is a header with text after it: reported where the key is converted.)
+    if (eq < 0 && !key.startsWith('[') && section !== '') {
+      bareKeys.add(`${section}\u0000${key}`);
+      problems.push(new ConfigProblem({ file, section, key, value: null, expected: 'key = value (this line has no "=")' }));
+      continue;
+    }
     if (seen.has(key)) {
       problems.push(
         new ConfigProblem({
@@ -282,6 +339,7 @@ function reportDuplicateKeys(text: string, file: string, problems: ConfigProblem
     }
     seen.add(key);
   }
+  return { bareKeys, hasUnclosedHeader };
 }
 
 /** Reports a section that should not exist, and any sections `ini` nested under it. */
@@ -569,6 +627,8 @@ function checkProtocolRules(
     }
   }
 
+  checkClientTlsRules(draft, section, problems);
+
   const defaultGroup = section['default'];
   if (typeof defaultGroup === 'string' && !groups.has(defaultGroup)) {
     const names = [...groups.keys()];
@@ -616,6 +676,19 @@ function checkProtocolRules(
       }
     }
   }
+}
+
+/** A certificate needs its key and the reverse; tls_mode = require needs both; client CAs need a certificate. */
+function checkClientTlsRules(draft: SectionDraft, section: Values, problems: ConfigProblem[]): void {
+  const cert = section['tls_cert_file'];
+  const key = section['tls_key_file'];
+  const ca = section['tls_ca_file'];
+  const mode = section['tls_mode'];
+  if (typeof cert !== 'string' || typeof key !== 'string') return;
+  if (cert !== '' && key === '') problems.push(problemAt(draft, 'tls_key_file', section, 'the key file of tls_cert_file (both or neither)'));
+  else if (cert === '' && key !== '') problems.push(problemAt(draft, 'tls_cert_file', section, 'the certificate file of tls_key_file (both or neither)'));
+  else if (cert === '' && mode === 'require') problems.push(problemAt(draft, 'tls_mode', section, 'allow or disable when tls_cert_file and tls_key_file are empty'));
+  else if (cert === '' && typeof ca === 'string' && ca !== '') problems.push(problemAt(draft, 'tls_ca_file', section, 'empty when tls_cert_file is empty'));
 }
 
 /** Two listeners on one socket would fail at bind time; say so now, naming both keys. */
@@ -668,6 +741,7 @@ function deriveProtocol(values: Values, groups: Map<string, Values>): ProtocolCo
         primary: address(group.primary, 'backend'),
         replicas: group.replicas.map((r) => address(r, 'backend')),
         databases: [...group.databases],
+        tls: deriveBackendTls(groupValues),
       },
     ]);
   }
@@ -676,6 +750,10 @@ function deriveProtocol(values: Values, groups: Map<string, Values>): ProtocolCo
     socket: section.socket === '' ? null : section.socket,
     defaultGroup: section.default,
     maxPacketSize: section.max_packet_size,
+    maxClientConnections: section.max_client_connections,
+    maxPendingHandshakes: section.max_pending_handshakes,
+    handshakeTimeoutMs: section.handshake_timeout_ms,
+    backendConnectTimeoutMs: section.backend_connect_timeout_ms,
     groups: new FrozenMap(derivedGroups),
     writeBatch: {
       enabled: section.writebatch_enabled,
@@ -690,7 +768,21 @@ function deriveProtocol(values: Values, groups: Map<string, Values>): ProtocolCo
       maxConcurrentBatches: section.writebatch_max_concurrent_batches,
       probeIntervalMs: section.writebatch_probe_interval_ms,
     },
+    tls: deriveClientTls(values),
   };
+}
+
+const orNull = (path: unknown): string | null => (typeof path === 'string' && path !== '' ? path : null);
+
+/** [postgres] has no TLS keys yet: its values come out as 'disable'. */
+function deriveClientTls(values: Values): ClientTlsConfig {
+  const v = values as Partial<MariadbTlsValues>;
+  return { mode: v.tls_mode ?? 'disable', certFile: orNull(v.tls_cert_file), keyFile: orNull(v.tls_key_file), caFile: orNull(v.tls_ca_file) };
+}
+
+function deriveBackendTls(values: Values): BackendTlsConfig {
+  const v = values as Partial<MariadbGroupTlsValues>;
+  return { mode: v.backend_tls ?? 'disable', caFile: orNull(v.backend_tls_ca_file) };
 }
 
 // ---------------------------------------------------------------------------

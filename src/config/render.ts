@@ -42,6 +42,10 @@ function protocolSections(protocol: 'mariadb' | 'postgres', config: ProtocolConf
     ['socket', config.socket ?? ''],
     ['default', config.defaultGroup],
     ['max_packet_size', String(config.maxPacketSize)],
+    ['max_client_connections', String(config.maxClientConnections)],
+    ['max_pending_handshakes', String(config.maxPendingHandshakes)],
+    ['handshake_timeout_ms', String(config.handshakeTimeoutMs)],
+    ['backend_connect_timeout_ms', String(config.backendConnectTimeoutMs)],
     ['writebatch_enabled', String(wb.enabled)],
     ['writebatch_initial_delay_ms', String(wb.initialDelayMs)],
     ['writebatch_max_delay_ms', String(wb.maxDelayMs)],
@@ -54,17 +58,25 @@ function protocolSections(protocol: 'mariadb' | 'postgres', config: ProtocolConf
     ['writebatch_max_concurrent_batches', String(wb.maxConcurrentBatches)],
     ['writebatch_probe_interval_ms', String(wb.probeIntervalMs)],
   ]);
+  if (protocol === 'mariadb') {
+    keys.set('tls_mode', config.tls.mode);
+    keys.set('tls_cert_file', config.tls.certFile ?? '');
+    keys.set('tls_key_file', config.tls.keyFile ?? '');
+    keys.set('tls_ca_file', config.tls.caFile ?? '');
+  }
   assertCovers(protocol, keysOf(protocolSchema(protocol)), keys);
   const sections: RenderedSection[] = [{ name: protocol, keys }];
   for (const group of config.groups.values()) {
-    sections.push({
-      name: `${protocol}.${group.name}`,
-      keys: new Map([
-        ['primary', group.primary.text],
-        ['replicas', group.replicas.map((r) => r.text).join(',')],
-        ['databases', group.databases.join(',')],
-      ]),
-    });
+    const groupKeys = new Map([
+      ['primary', group.primary.text],
+      ['replicas', group.replicas.map((r) => r.text).join(',')],
+      ['databases', group.databases.join(',')],
+    ]);
+    if (protocol === 'mariadb') {
+      groupKeys.set('backend_tls', group.tls.mode);
+      groupKeys.set('backend_tls_ca_file', group.tls.caFile ?? '');
+    }
+    sections.push({ name: `${protocol}.${group.name}`, keys: groupKeys });
   }
   return sections;
 }

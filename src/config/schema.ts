@@ -33,9 +33,9 @@ const ProxySection = Type.Object(
   {
     metrics_listen: Type.String({
       format: LISTEN_ADDRESS,
-      default: ':9090',
+      default: '127.0.0.1:9090',
       restart: true,
-      description: `Address of the HTTP server for Prometheus /metrics and /healthz. --metrics overrides it. ${RESTART}`,
+      description: `Address of the HTTP server for Prometheus /metrics and /healthz. Loopback by default: the endpoint has no authentication and names SQL call sites; bind it wider (e.g. :9090) only behind a firewall. --metrics overrides it. ${RESTART}`,
     }),
     log_level: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], {
       default: 'info',
@@ -85,14 +85,51 @@ const ProxySection = Type.Object(
   { additionalProperties: false, description: 'Process-wide settings.' },
 );
 
-function protocolSection(protocol: string, listenDefault: string) {
+/** Keys of [mariadb] for TLS towards clients (PostgreSQL's come with its front end: TODO(#11)). */
+const CLIENT_TLS_KEYS = {
+  tls_mode: Type.Union([Type.Literal('disable'), Type.Literal('allow'), Type.Literal('require')], {
+    default: 'allow',
+    description:
+      'TLS towards clients. allow: offered when tls_cert_file and tls_key_file are set, plaintext accepted too; require: plaintext logins are refused (needs the certificate); disable: never offered.',
+  }),
+  tls_cert_file: Type.String({
+    default: '',
+    description: 'PEM certificate (chain) the proxy presents to clients; empty for none. Re-read on SIGHUP; open connections keep their session.',
+  }),
+  tls_key_file: Type.String({
+    default: '',
+    description: 'PEM private key of tls_cert_file; empty for none. Re-read on SIGHUP.',
+  }),
+  tls_ca_file: Type.String({
+    default: '',
+    description: 'PEM CA bundle for client certificates: when set, every TLS client must present a certificate it signed. Empty: no client certificates.',
+  }),
+};
+
+/** Keys of [mariadb.<name>] for TLS towards that group's servers. */
+const BACKEND_TLS_KEYS = {
+  backend_tls: Type.Union(
+    [Type.Literal('disable'), Type.Literal('prefer'), Type.Literal('require'), Type.Literal('verify-ca'), Type.Literal('verify-full')],
+    {
+      default: 'disable',
+      description:
+        'TLS towards the servers, whatever the client chose. prefer: when the server offers it; require: refuse a server without TLS; verify-ca: also check the certificate against backend_tls_ca_file; verify-full: also check the host name or IP.',
+    },
+  ),
+  backend_tls_ca_file: Type.String({
+    default: '',
+    description: 'PEM CA bundle for verify-ca and verify-full; empty for the system CAs. Read when a connection opens.',
+  }),
+};
+
+function protocolSection<Extra extends Record<string, TSchema>>(protocol: string, listenDefault: string, extra: Extra) {
   return Type.Object(
     {
       listen: Type.String({
         format: LISTEN_ADDRESS,
         default: listenDefault,
         restart: true,
-        description: `Address clients connect to (${protocol} protocol). ${RESTART}`,
+        description: `Address clients connect to (${protocol} protocol). Loopback by default, as the database servers' own packages do; set :port (every interface) or a host address to serve other machines. ${RESTART}`,
       }),
       socket: Type.String({
         maxLength: UNIX_PATH_MAX_BYTES,
@@ -110,6 +147,31 @@ function protocolSection(protocol: string, listenDefault: string) {
         maximum: 1_073_741_824,
         default: 67_108_864,
         description: 'Largest client packet (bytes, after joining continuation packets); larger ones get an error and the client is closed.',
+      }),
+      max_client_connections: Type.Integer({
+        minimum: 0,
+        maximum: 1_000_000,
+        default: 0,
+        description:
+          'Client connections served at once; one more gets error 1040 "Too many connections" from the proxy. 0 = automatic: (open-file limit - 64) / 2, since each client also holds a backend socket; a larger value is lowered to that with a warning.',
+      }),
+      max_pending_handshakes: Type.Integer({
+        minimum: 1,
+        maximum: 1_000_000,
+        default: 1024,
+        description: 'Connections between accept and a completed login at once; one more gets error 1040 at once. Bounds what clients that never log in can hold.',
+      }),
+      handshake_timeout_ms: Type.Integer({
+        minimum: 100,
+        maximum: 3_600_000,
+        default: 10_000,
+        description: "Time from the backend's greeting to a completed login; a client still logging in after it is disconnected.",
+      }),
+      backend_connect_timeout_ms: Type.Integer({
+        minimum: 100,
+        maximum: 3_600_000,
+        default: 5_000,
+        description: "Time for a new client's backend connection to connect and greet; after it, the client gets an error naming the backend.",
       }),
       writebatch_enabled: Type.Boolean({
         default: false,
@@ -175,12 +237,13 @@ function protocolSection(protocol: string, listenDefault: string) {
         default: 5000,
         description: 'How often each template tries the mode it is not in (batched or alone) for a moment; a template whose writes are faster alone runs them alone. 0: always batch.',
       }),
+      ...extra,
     },
     { additionalProperties: false, description: `${protocol} front end: listener, default group and write batching.` },
   );
 }
 
-function groupSection(protocol: string) {
+function groupSection<Extra extends Record<string, TSchema>>(protocol: string, extra: Extra) {
   return Type.Object(
     {
       primary: Type.String({
@@ -197,19 +260,22 @@ function groupSection(protocol: string) {
         list: true,
         description: 'Comma-separated databases routed to this group; the default group takes the rest.',
       }),
+      ...extra,
     },
     { additionalProperties: false, description: `A ${protocol} backend group (shard): [${protocol}.<name>].` },
   );
 }
 
-export const MariadbSection = protocolSection('mariadb', ':3307');
-export const PostgresSection = protocolSection('postgres', ':5433');
-export const MariadbGroupSection = groupSection('mariadb');
-export const PostgresGroupSection = groupSection('postgres');
+export const MariadbSection = protocolSection('mariadb', '127.0.0.1:3307', CLIENT_TLS_KEYS);
+export const PostgresSection = protocolSection('postgres', '127.0.0.1:5433', {});
+export const MariadbGroupSection = groupSection('mariadb', BACKEND_TLS_KEYS);
+export const PostgresGroupSection = groupSection('postgres', {});
 
 export type ProxySectionValues = Static<typeof ProxySection>;
-export type ProtocolSectionValues = Static<typeof MariadbSection>;
-export type GroupSectionValues = Static<typeof MariadbGroupSection>;
+export type ProtocolSectionValues = Static<typeof PostgresSection>;
+export type GroupSectionValues = Static<typeof PostgresGroupSection>;
+export type MariadbTlsValues = Static<typeof MariadbSection>;
+export type MariadbGroupTlsValues = Static<typeof MariadbGroupSection>;
 
 export { ProxySection };
 

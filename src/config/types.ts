@@ -9,11 +9,31 @@ export type Address =
   | { kind: 'tcp'; host: string; port: number; text: string }
   | { kind: 'unix'; path: string; text: string };
 
+export type BackendTlsMode = 'disable' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+
+export interface BackendTlsConfig {
+  readonly mode: BackendTlsMode;
+  /** PEM CA bundle path for verify-ca/verify-full, or null for the system CAs. */
+  readonly caFile: string | null;
+}
+
 export interface BackendGroupConfig {
   readonly name: string;
   readonly primary: Address;
   readonly replicas: readonly Address[];
   readonly databases: readonly string[];
+  readonly tls: BackendTlsConfig;
+}
+
+export type ClientTlsMode = 'disable' | 'allow' | 'require';
+
+/** TLS towards clients. Paths only: the files are read when the listener starts and on every reload. */
+export interface ClientTlsConfig {
+  readonly mode: ClientTlsMode;
+  readonly certFile: string | null;
+  readonly keyFile: string | null;
+  /** CA bundle for client certificates; when set, TLS clients must present one. */
+  readonly caFile: string | null;
 }
 
 export interface WriteBatchConfig {
@@ -38,9 +58,16 @@ export interface ProtocolConfig {
   readonly socket: string | null;
   readonly defaultGroup: string;
   readonly maxPacketSize: number;
+  /** 0 = derived from the open-file limit at start. */
+  readonly maxClientConnections: number;
+  readonly maxPendingHandshakes: number;
+  readonly handshakeTimeoutMs: number;
+  readonly backendConnectTimeoutMs: number;
   /** Every `[<protocol>.<name>]` group by name; `defaultGroup` is always a key. */
   readonly groups: ReadonlyMap<string, BackendGroupConfig>;
   readonly writeBatch: WriteBatchConfig;
+  /** Always 'disable' for PostgreSQL until its front end has TLS. */
+  readonly tls: ClientTlsConfig;
 }
 
 export interface CacheConfig {

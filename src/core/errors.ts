@@ -11,9 +11,11 @@ export type ProxyErrorCode =
   | 'PROTOCOL_VIOLATION'
   | 'UNSUPPORTED_COMMAND'
   | 'AUTH_FAILED'
+  | 'TLS_REQUIRED'
   | 'BATCH_ABORTED'
   | 'BATCH_TIMEOUT'
   | 'SHUTTING_DOWN'
+  | 'TOO_MANY_CONNECTIONS'
   | 'INTERNAL';
 
 export class ProxyError extends Error {

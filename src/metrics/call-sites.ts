@@ -56,10 +56,19 @@ export interface CallSite {
   readonly index: number;
 }
 
+/** Ticks (see `CallSiteLabels.tick`) a site may go unused before a new site may take its place. */
+export const IDLE_TICKS_BEFORE_EVICTION = 10;
+
 /**
  * Caps distinct (file, line) pairs at `max`. A statement without hints gets
  * the `NONE` site (empty labels, i.e. the labels are absent in Prometheus);
  * pairs past the cap get the `OTHER` site (`file="other",line="other"`).
+ *
+ * Sites age: `tick()` (once a minute in the proxy) advances a clock, and when
+ * the cap is full a new pair takes the place of a site unused for
+ * IDLE_TICKS_BEFORE_EVICTION ticks. A burst of junk hints therefore crowds
+ * out real call sites for minutes, not until restart. `onEvict` lets the
+ * metrics drop the evicted site's series; its index is reused.
  */
 export class CallSiteLabels {
   static readonly NONE: CallSite = Object.freeze({ file: '', line: '', index: 0 });
@@ -67,11 +76,25 @@ export class CallSiteLabels {
 
   /** file → line → site. A missing file or line is keyed as '' / -1. */
   private readonly sites = new Map<string, Map<number, CallSite>>();
+  /** By index: the tick of the site's last use, and its keys for eviction. */
+  private readonly lastUsed: number[] = [];
+  private readonly keysByIndex: ({ file: string; line: number } | undefined)[] = [];
+  private readonly freeIndexes: number[] = [];
   private count = 0;
   private max: number;
+  private now = 0;
+  /** The tick at which a full table was last found with nothing to evict: scan again only after the next tick. */
+  private fullSince = -1;
+  private readonly onEvict: (site: CallSite) => void;
 
-  constructor(max: number) {
+  constructor(max: number, onEvict: (site: CallSite) => void = () => {}) {
     this.max = checkCap(max);
+    this.onEvict = onEvict;
+  }
+
+  /** Advances the ageing clock by one step. */
+  tick(): void {
+    this.now++;
   }
 
   /** The site for a hint's `file` and `line`; either may be absent. */
@@ -81,30 +104,59 @@ export class CallSiteLabels {
     if (fileKey === '' && lineKey === -1) return CallSiteLabels.NONE;
     let lines = this.sites.get(fileKey);
     const known = lines?.get(lineKey);
-    if (known !== undefined) return known;
-    if (this.count >= this.max) return CallSiteLabels.OTHER;
+    if (known !== undefined) {
+      this.lastUsed[known.index] = this.now;
+      return known;
+    }
+    if (this.count >= this.max && !this.evictIdle()) return CallSiteLabels.OTHER;
     if (lines === undefined) {
       lines = new Map();
       this.sites.set(fileKey, lines);
     }
+    const index = this.freeIndexes.pop() ?? 2 + this.count;
     const site: CallSite = Object.freeze({
       file: fileKey.length > MAX_LABEL_LENGTH ? fileKey.slice(0, MAX_LABEL_LENGTH) : fileKey,
       line: lineKey === -1 ? '' : String(lineKey),
-      index: 2 + this.count,
+      index,
     });
     this.count++;
     lines.set(lineKey, site);
+    this.lastUsed[index] = this.now;
+    this.keysByIndex[index] = { file: fileKey, line: lineKey };
     return site;
   }
 
-  /** Distinct sites admitted so far (not counting NONE and OTHER). */
+  /** Frees the least recently used site if it has been idle long enough. */
+  private evictIdle(): boolean {
+    if (this.fullSince === this.now) return false;
+    let oldest = -1;
+    for (let i = 2; i < this.keysByIndex.length; i++) {
+      if (this.keysByIndex[i] !== undefined && (oldest < 0 || this.lastUsed[i]! < this.lastUsed[oldest]!)) oldest = i;
+    }
+    if (oldest < 0 || this.now - this.lastUsed[oldest]! < IDLE_TICKS_BEFORE_EVICTION) {
+      this.fullSince = this.now;
+      return false;
+    }
+    const keys = this.keysByIndex[oldest]!;
+    const lines = this.sites.get(keys.file)!;
+    const site = lines.get(keys.line)!;
+    lines.delete(keys.line);
+    if (lines.size === 0) this.sites.delete(keys.file);
+    this.keysByIndex[oldest] = undefined;
+    this.freeIndexes.push(oldest);
+    this.count--;
+    this.onEvict(site);
+    return true;
+  }
+
+  /** Distinct sites admitted now (not counting NONE and OTHER). */
   get size(): number {
     return this.count;
   }
 
   /** Upper bound of `CallSite.index` + 1, for sizing per-site caches. */
   get indexLimit(): number {
-    return 2 + this.count;
+    return Math.max(2 + this.count, this.keysByIndex.length);
   }
 
   /** A new cap applies to sites not yet seen; admitted ones keep their labels. */

@@ -84,6 +84,11 @@ abstract class FastVec<S extends { labels: Labels }> {
 
   protected abstract create(labels: Labels): S;
 
+  /** Drops every series whose labels match: an aged-out call site's rows leave /metrics. */
+  removeWhere(matches: (labels: Labels) => boolean): void {
+    for (const [key, s] of this.series) if (matches(s.labels)) this.series.delete(key);
+  }
+
   /** prom-client's registry resets metrics through this. */
   reset(): void {
     this.series.clear();

@@ -2,6 +2,7 @@
  * The metrics HTTP server: GET /metrics (Prometheus text exposition) and
  * GET /healthz ("ok"), on `[proxy] metrics_listen` or `--metrics`.
  */
+import { listenFailure } from '../net/listen-failure.ts';
 import type { Server } from 'bun';
 import { formatHostPort } from '../config/address.ts';
 import type { Address } from '../config/types.ts';
@@ -43,15 +44,19 @@ export function startMetricsServer(address: Address, metrics: Metrics, log: Logg
 
   let server: Server<undefined>;
   let bound: Address;
-  if (address.kind === 'unix') {
-    server = Bun.serve({ unix: address.path, fetch, error, development: false });
-    bound = address;
-  } else {
-    // Bun turns SO_REUSEPORT on when development is false; a second proxy
-    // must fail to bind instead of silently sharing the port.
-    server = Bun.serve({ hostname: address.host, port: address.port, fetch, error, development: false, reusePort: false });
-    const port = server.port ?? address.port;
-    bound = { kind: 'tcp', host: address.host, port, text: formatHostPort(address.host, port) };
+  try {
+    if (address.kind === 'unix') {
+      server = Bun.serve({ unix: address.path, fetch, error, development: false });
+      bound = address;
+    } else {
+      // Bun turns SO_REUSEPORT on when development is false; a second proxy
+      // must fail to bind instead of silently sharing the port.
+      server = Bun.serve({ hostname: address.host, port: address.port, fetch, error, development: false, reusePort: false });
+      const port = server.port ?? address.port;
+      bound = { kind: 'tcp', host: address.host, port, text: formatHostPort(address.host, port) };
+    }
+  } catch (cause) {
+    throw listenFailure('[proxy] metrics_listen', address.text, cause);
   }
   log.info('metrics listening', { address: bound.text });
 

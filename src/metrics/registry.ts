@@ -68,6 +68,9 @@ export const LATENCY_BUCKETS_SECONDS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 /** Writes per batch, up to the largest allowed writebatch_max_batch_size default. */
+/** How often call sites age; a site idle for IDLE_TICKS_BEFORE_EVICTION ticks can be replaced. */
+const CALL_SITE_TICK_MS = 60_000;
+
 export const BATCH_SIZE_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
 /** Seconds a batch waited before it was sent: 0 to writebatch_max_delay_ms territory. */
 export const BATCH_DELAY_BUCKETS_SECONDS = [0, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
@@ -169,7 +172,16 @@ export class Metrics {
 
   constructor(options: MetricsOptions) {
     this.registry = new Registry();
-    this.callSites = new CallSiteLabels(options.maxCallSites);
+    this.callSites = new CallSiteLabels(options.maxCallSites, (site) => {
+      // The evicted site's index is reused: drop its cached children and its series.
+      this.queryChildren[site.index] = undefined;
+      const matches = (labels: Record<string, string>): boolean => labels['file'] === site.file && labels['line'] === site.line;
+      this.queryTotal.removeWhere(matches);
+      this.queryLatency.removeWhere(matches);
+    });
+    // Call sites age once a minute; unref'd so it never keeps a process alive.
+    const ageing = setInterval(() => this.callSites.tick(), CALL_SITE_TICK_MS);
+    (ageing as { unref?: () => void }).unref?.();
     this.batchSiteLabels = new BoundedLabels(options.maxCallSites);
     const registers = [this.registry];
     if (options.collectDefaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });

@@ -1,11 +1,16 @@
 // The server-facing side of one client's connection: a Bun socket to MariaDB
 // plus the queue of responses it still owes.
 import type { Socket, SocketHandler } from 'bun';
-import type { Address } from '../config/types.ts';
+import type { Address, BackendTlsConfig } from '../config/types.ts';
 import { ProxyError } from '../core/errors.ts';
 import { OutQueue } from '../net/out-queue.ts';
 import { pauseReading, resumeReading } from '../net/socket.ts';
+import { backendTlsFailure, backendTlsOptions, upgradeToTls } from '../net/tls.ts';
+import { connectFailure } from '../net/connect-failure.ts';
 import { PacketScanner } from './wire/framing.ts';
+import { sslRequestFrom } from './wire/packets/handshake.ts';
+import { CompressedPacketReader } from './wire/compression.ts';
+import { CompressedOutQueue } from './compressed-out-queue.ts';
 import type { ResponseTracker } from './response-tracker.ts';
 
 /** Receives one response as it streams in. */
@@ -35,6 +40,8 @@ interface Expectation {
 
 const handlers: SocketHandler<BackendConnection> = {
   data(socket, chunk) {
+    // After upgradeTLS the raw socket still sees the ciphertext; the TLS socket delivers the plaintext.
+    if (socket.data.isTls) return;
     socket.data.onData(chunk);
   },
   drain(socket) {
@@ -47,6 +54,28 @@ const handlers: SocketHandler<BackendConnection> = {
     socket.data.onClose(error);
   },
   connectError(socket, error) {
+    socket.data.onClose(error);
+  },
+  end(socket) {
+    socket.end();
+  },
+};
+
+/** Handlers of the TLS socket that replaces the plaintext one after startTls. */
+const tlsHandlers: SocketHandler<BackendConnection> = {
+  data(socket, chunk) {
+    socket.data.onData(chunk);
+  },
+  drain(socket) {
+    socket.data.out?.drain();
+  },
+  handshake(socket, isOk, error) {
+    socket.data.onTlsHandshake(socket, isOk, error);
+  },
+  close(socket, error) {
+    socket.data.onClose(error ?? null);
+  },
+  error(socket, error) {
     socket.data.onClose(error);
   },
   end(socket) {
@@ -72,6 +101,11 @@ export class BackendConnection {
   private owner: BackendOwner;
   private isClosed = false;
   private pausedBy = 0;
+  /** True once the socket was upgraded to TLS (the SSLRequest consumed sequence id 1 on this link). */
+  isTls = false;
+  /** Set once the link is compressed: the read side, inflating what the server sends. */
+  private inflater: CompressedPacketReader | null = null;
+  private tlsWait: { config: BackendTlsConfig; resolve: () => void; reject: (error: ProxyError) => void } | null = null;
 
   constructor(address: Address, owner: BackendOwner) {
     this.address = address;
@@ -114,8 +148,57 @@ export class BackendConnection {
       this.out = new OutQueue(socket as Socket<unknown>, (isFull) => this.owner.onBackendBackpressure(isFull));
     } catch (cause) {
       this.isClosed = true;
-      throw new ProxyError('BACKEND_UNAVAILABLE', `cannot connect to backend ${a.text}: ${(cause as Error).message ?? String(cause)}`, { cause });
+      throw connectFailure(a.text, cause);
     }
+  }
+
+  /**
+   * Asks the server for TLS, as `config.mode` says, before the client's
+   * `handshakeResponse` is relayed; resolves once the session is up (true)
+   * or when `prefer` found no TLS on offer (false). Rejects with
+   * BACKEND_UNAVAILABLE when the mode cannot be met.
+   */
+  async startTls(isOffered: boolean, handshakeResponse: Uint8Array, config: BackendTlsConfig): Promise<boolean> {
+    const a = this.address;
+    if (!isOffered) {
+      if (config.mode === 'prefer') return false;
+      throw new ProxyError('BACKEND_UNAVAILABLE', `backend ${a.text} does not offer TLS (backend_tls = ${config.mode})`, { fatal: true });
+    }
+    const socket = this.socket;
+    if (socket === null || this.out === null) throw new ProxyError('BACKEND_UNAVAILABLE', `connection to backend ${a.text} closed`, { fatal: true });
+    const host = a.kind === 'tcp' ? a.host : 'localhost';
+    let options;
+    try {
+      options = backendTlsOptions(config, host);
+    } catch (cause) {
+      throw new ProxyError('BACKEND_UNAVAILABLE', `cannot set up TLS to backend ${a.text}: ${(cause as Error).message}`, { fatal: true, cause });
+    }
+    this.out.write(sslRequestFrom(handshakeResponse));
+    const done = new Promise<void>((resolve, reject) => {
+      this.tlsWait = { config, resolve, reject };
+    });
+    this.isTls = true; // before the upgrade: the raw socket's handler must already ignore ciphertext
+    const tls = upgradeToTls(socket, { isServer: false, tls: options, handlers: tlsHandlers, data: this });
+    // The TLS socket does not inherit TCP_NODELAY: without it, small commands wait for delayed ACKs.
+    if (this.address.kind === 'tcp') tls.setNoDelay(true);
+    this.socket = tls;
+    this.out = new OutQueue(tls as Socket<unknown>, (isFull) => this.owner.onBackendBackpressure(isFull));
+    await done;
+    return true;
+  }
+
+  onTlsHandshake(socket: Socket<BackendConnection>, isOk: boolean, error: Error | null): void {
+    const wait = this.tlsWait;
+    if (wait === null) return;
+    this.tlsWait = null;
+    const failure = backendTlsFailure(wait.config, socket as Socket<unknown>, isOk, error);
+    if (failure === null) {
+      wait.resolve();
+      return;
+    }
+    const proxyError = new ProxyError('BACKEND_UNAVAILABLE', `TLS to backend ${this.address.text} failed: ${failure}`, { fatal: true });
+    wait.reject(proxyError);
+    this.close(proxyError);
   }
 
   /** Registers the response that the next bytes from the server belong to (after any already expected). */
@@ -128,6 +211,16 @@ export class BackendConnection {
     return this.out !== null && this.out.write(bytes, start, end);
   }
 
+  /**
+   * Writes client packets that continue the command in flight (LOCAL INFILE
+   * data, auth replies). Only a compressed link cares: their sequence ids may
+   * wrap to 0 without starting a command.
+   */
+  writeContinuation(bytes: Uint8Array): boolean {
+    if (this.out instanceof CompressedOutQueue) return this.out.writeContinuation(bytes);
+    return this.write(bytes);
+  }
+
   /** Stop reading from the server (the client cannot take more). Counted: each pause needs its resume. */
   pause(): void {
     if (this.pausedBy++ === 0 && this.socket) pauseReading(this.socket as Socket<unknown>);
@@ -137,7 +230,29 @@ export class BackendConnection {
     if (this.pausedBy > 0 && --this.pausedBy === 0 && this.socket) resumeReading(this.socket as Socket<unknown>);
   }
 
+  /** Switches both directions to the compressed protocol (after the login's OK, when the client asked for it). */
+  enableCompression(maxPayload: number): void {
+    if (this.socket === null || this.inflater !== null) return;
+    this.inflater = new CompressedPacketReader(maxPayload);
+    this.out = new CompressedOutQueue(this.socket as Socket<unknown>, (isFull) => this.owner.onBackendBackpressure(isFull), this.inflater, true);
+  }
+
   onData(chunk: Uint8Array): void {
+    if (this.inflater === null) {
+      this.scan(chunk);
+      return;
+    }
+    try {
+      for (const piece of this.inflater.push(chunk)) {
+        this.scan(piece);
+        if (this.isClosed) return;
+      }
+    } catch (error) {
+      this.close(error instanceof ProxyError ? error : new ProxyError('INTERNAL', `backend stream error: ${String(error)}`, { cause: error }));
+    }
+  }
+
+  private scan(chunk: Uint8Array): void {
     let pos = 0;
     try {
       while (pos < chunk.length) {
@@ -167,7 +282,7 @@ export class BackendConnection {
     const reason = error ? `: ${error.message}` : '';
     const failure =
       this.socket === null
-        ? new ProxyError('BACKEND_UNAVAILABLE', `cannot connect to backend ${this.address.text}${reason}`, { fatal: true, cause: error ?? undefined })
+        ? connectFailure(this.address.text, error)
         : new ProxyError('BACKEND_LOST', `Lost connection to backend ${this.address.text}${reason}`, { fatal: true, cause: error ?? undefined });
     this.fail(failure, error !== null || this.expectations.length > 0);
   }
@@ -181,6 +296,9 @@ export class BackendConnection {
   private fail(error: ProxyError, isUnexpected: boolean): void {
     const wasClosed = this.isClosed;
     this.isClosed = true;
+    const wait = this.tlsWait;
+    this.tlsWait = null;
+    wait?.reject(error);
     this.out?.close();
     const socket = this.socket;
     this.socket = null;

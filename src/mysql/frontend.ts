@@ -1,11 +1,12 @@
 // The client-facing side of one MariaDB connection: handshake relay, command
 // dispatch, response relay and session tracking.
-import type { Socket } from 'bun';
-import { statusRows, STATUS_COLUMNS, isStatusCommand, type AnsweredBy } from '../admin/status.ts';
+import type { Socket, SocketHandler, TLSOptions } from 'bun';
+import { parseStatusCommand, statusRows, STATUS_COLUMNS, type AnsweredBy } from '../admin/status.ts';
 import { ProxyError, isProxyError } from '../core/errors.ts';
 import { parseStatement, type Statement } from '../core/sql/index.ts';
 import { OutQueue } from '../net/out-queue.ts';
 import { pauseReading, resumeReading } from '../net/socket.ts';
+import { upgradeToTls } from '../net/tls.ts';
 import { BackendConnection, type BackendOwner, type ResponseSink } from './backend.ts';
 import { CaptureSink, type Captured } from './capture-sink.ts';
 import { errPacketFor } from './errors.ts';
@@ -22,16 +23,38 @@ import type { CacheEntry } from '../core/cache/lru-store.ts';
 import { Cap, CAPS_MASKED, Com, Header, MARIADB_CAPS_MASKED, ServerStatus } from './wire/constants.ts';
 import { PacketFramer, type Frame } from './wire/framing.ts';
 import { writeErr, type ErrPacket } from './wire/packets/err.ts';
-import { maskHandshakeResponse, maskInitialHandshake, readChangeUser, readHandshakeResponse, type InitialHandshake } from './wire/packets/handshake.ts';
+import {
+  maskHandshakeResponse,
+  maskInitialHandshake,
+  readChangeUser,
+  readHandshakeResponse,
+  readInitialHandshake,
+  type InitialHandshake,
+} from './wire/packets/handshake.ts';
 import { readOk } from './wire/packets/ok.ts';
 import { writeTextResultSet } from './wire/packets/result-set.ts';
 import { PacketWriter } from './wire/writer.ts';
+import { SeqShifter, shiftedPacket } from './wire/seq-shift.ts';
+import { CompressedPacketReader } from './wire/compression.ts';
+import { CompressedOutQueue } from './compressed-out-queue.ts';
 import { decodeUtf8 } from './wire/reader.ts';
+import type { AdmissionTicket } from '../net/admission.ts';
+import { Deadline } from '../net/deadline.ts';
 
 export type FrontendPhase = 'connecting' | 'handshake' | 'auth' | 'command' | 'tunnel' | 'closing' | 'closed';
 
 /** Pipelined client bytes buffered while a command runs before the client is paused. */
 const MAX_PIPELINED_BYTES = 1024 * 1024;
+
+/**
+ * Largest packet a client may send before it has logged in. A HandshakeResponse
+ * with connection attributes and an auth switch reply are a few hundred bytes;
+ * 16 KiB leaves room for Kerberos tokens while keeping what a client that
+ * never logs in can make the proxy hold small.
+ */
+export const MAX_PREAUTH_PACKET_BYTES = 16 * 1024;
+/** Bytes a client may have buffered before login (e.g. sent before the greeting): a packet and its header. */
+const MAX_PREAUTH_BUFFERED_BYTES = MAX_PREAUTH_PACKET_BYTES + 4;
 
 /** What a command in flight needs when its response ends. */
 interface CommandInFlight {
@@ -79,8 +102,9 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
   readonly id = nextClientId++;
   phase: FrontendPhase = 'connecting';
   readonly session: MysqlSession;
-  private readonly socket: Socket<ClientConnection>;
-  private readonly out: OutQueue;
+  private socket: Socket<ClientConnection>;
+  /** Replaced (empty) when the socket is upgraded to TLS. */
+  private out: OutQueue;
   private readonly framer: PacketFramer;
   private readonly services: MysqlServices;
   private readonly writer = new PacketWriter();
@@ -108,12 +132,34 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
   answeredBy: AnsweredBy = 'none';
   cacheAgeSeconds: number | null = null;
   lastBatchSize: number | null = null;
+  /** True once the client's socket was upgraded to TLS; the raw socket's data is ciphertext from then on. */
+  isTls = false;
+  /**
+   * Client-link sequence id minus server-link sequence id during the login
+   * exchange: each link where an SSLRequest was sent is one ahead.
+   */
+  private authSeqShift = 0;
+  /** Shifts the server's login packets towards the client while authSeqShift is not 0. */
+  private authShifter: SeqShifter | null = null;
+  /** The server's own greeting offered CLIENT_SSL. */
+  private isBackendTlsOffered = false;
+  /** Set while the server link's TLS handshake runs, between the client's HandshakeResponse and its relay. */
+  private isAwaitingBackendTls = false;
+  /** Sequence id of an ERR the proxy sends in answer to the client's HandshakeResponse. */
+  private authErrorSeq = 2;
+  /** Set once the client link is compressed: the read side, inflating what the client sends. */
+  private inflater: CompressedPacketReader | null = null;
+  /** Backend connect + greeting, then login: a client never waits on either without bound. */
+  private readonly deadline = new Deadline();
+  private readonly ticket: AdmissionTicket;
 
-  constructor(socket: Socket<ClientConnection>, services: MysqlServices) {
+  constructor(socket: Socket<ClientConnection>, services: MysqlServices, ticket: AdmissionTicket) {
     this.socket = socket;
     this.services = services;
+    this.ticket = ticket;
     this.session = new MysqlSession(services.config.defaultGroup);
-    this.framer = new PacketFramer(services.config.maxPacketSize);
+    this.framer = new PacketFramer(Math.min(MAX_PREAUTH_PACKET_BYTES, services.config.maxPacketSize));
+    this.framer.limitName = 'the limit for packets before login';
     this.out = new OutQueue(socket as Socket<unknown>, (isFull) => {
       if (isFull) this.backend?.pause();
       else this.backend?.resume();
@@ -128,22 +174,39 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
 
   start(): void {
     this.services.onClientOpen(this);
-    const group = this.services.config.groups.get(this.session.group)!;
+    if (this.services.log.isDebug) this.services.log.debug('client connected', { client: this.id, address: this.remoteAddress });
+    const config = this.services.config;
+    const group = config.groups.get(this.session.group)!;
     const backend = new BackendConnection(group.primary, this);
     this.backend = backend;
     backend.expect(new ResponseTracker('single', false), new CaptureSink((result) => this.onGreeting(result)));
-    backend.connect().catch((error: unknown) => {
-      this.services.onBackendError('connect');
-      const proxyError = isProxyError(error) ? error : new ProxyError('BACKEND_UNAVAILABLE', String(error));
-      this.services.log.warn('backend unavailable', { client: this.id, error: proxyError.message });
-      this.sendError(0, errPacketFor('BACKEND_UNAVAILABLE', proxyError.message));
-      this.close();
+    this.deadline.arm(config.backendConnectTimeoutMs, () => {
+      this.refuseBeforeGreeting(
+        new ProxyError('BACKEND_UNAVAILABLE', `cannot connect to backend ${group.primary.text}: no greeting within ${config.backendConnectTimeoutMs} ms (backend_connect_timeout_ms)`),
+      );
     });
+    backend.connect().catch((error: unknown) => {
+      this.refuseBeforeGreeting(isProxyError(error) ? error : new ProxyError('BACKEND_UNAVAILABLE', String(error)));
+    });
+  }
+
+  /** The backend never greeted: one ERR in the pre-handshake form, then close. */
+  private refuseBeforeGreeting(error: ProxyError): void {
+    if (this.phase !== 'connecting') return;
+    this.services.onBackendError('connect');
+    this.services.log.warn('backend unavailable', { client: this.id, code: error.code, error: error.message });
+    this.sendError(0, errPacketFor(error.code, error.message));
+    this.close();
+  }
+
+  private get remoteAddress(): string {
+    return (this.socket as { remoteAddress?: string }).remoteAddress ?? 'unix';
   }
 
   private onGreeting(result: Captured): void {
     if (!result.ok) return; // onBackendClosed reports it
     if (this.phase !== 'connecting') return;
+    this.deadline.arm(this.services.config.handshakeTimeoutMs, () => this.onHandshakeTimeout());
     const bytes = result.bytes;
     if (bytes[4] === Header.Err) {
       // The server refused us before the handshake (too many connections, host blocked): relay verbatim.
@@ -152,8 +215,10 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
       return;
     }
     try {
-      const { packet, handshake } = maskInitialHandshake(bytes);
+      const { packet, handshake } = maskInitialHandshake(bytes, this.services.tls !== null ? Cap.Ssl : 0);
       this.handshake = handshake;
+      // The greeting as the server sent it says whether the server link can have TLS.
+      this.isBackendTlsOffered = (readInitialHandshake(bytes.subarray(4)).capabilities & Cap.Ssl) !== 0;
       this.out.write(packet);
       this.enter('handshake');
       this.pump();
@@ -167,11 +232,21 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     this.phase = phase;
   }
 
+  /** Like mariadbd at connect_timeout: a client still logging in is dropped without a word. */
+  private onHandshakeTimeout(): void {
+    if (!this.isOpen || this.phase === 'command') return;
+    this.services.log.info('client did not log in in time, closing', { client: this.id, phase: this.phase, timeout_ms: this.services.config.handshakeTimeoutMs });
+    this.close();
+  }
+
   /** Closes the client and its backend. Idempotent. */
   close(): void {
     if (this.phase === 'closed') return;
     const wasOpen = this.phase !== 'closing';
+    if (this.services.log.isDebug) this.services.log.debug('client closed', { client: this.id, address: this.remoteAddress, phase: this.phase });
     this.phase = 'closed';
+    this.deadline.clear();
+    this.ticket.release();
     this.services.onClientClose(this, wasOpen);
     if (this.waitingWrite !== null) this.services.cancelWrite?.(this.waitingWrite);
     // A batch running on our backend connection finishes first; returnBackend closes it.
@@ -188,6 +263,22 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
   // ---- client side -----------------------------------------------------
 
   onClientData(chunk: Uint8Array): void {
+    if (this.inflater === null) {
+      this.onPlainClientData(chunk);
+      return;
+    }
+    let pieces: Uint8Array[];
+    try {
+      pieces = this.inflater.push(chunk);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    for (const piece of pieces) this.onPlainClientData(piece);
+  }
+
+  /** Client bytes of the ordinary (uncompressed) packet stream. */
+  private onPlainClientData(chunk: Uint8Array): void {
     if (this.phase === 'tunnel') {
       this.backend?.write(chunk);
       return;
@@ -195,6 +286,10 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     if (this.phase === 'closed' || this.phase === 'closing') return;
     try {
       this.framer.push(chunk);
+      if (this.phase !== 'command' && this.framer.buffered > MAX_PREAUTH_BUFFERED_BYTES) {
+        // Before login nothing legitimate is this big; a client pushing more is not logging in.
+        throw new ProxyError('PACKET_TOO_LARGE', `more than ${MAX_PREAUTH_PACKET_BYTES} bytes sent before login`, { fatal: true });
+      }
       this.pump();
     } catch (error) {
       this.fail(error);
@@ -213,7 +308,8 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
         if (this.current === null || !this.current.isAwaitingClient) break;
         const frame = this.framer.next();
         if (frame === null) break;
-        this.backend!.write(frame.raw);
+        if (this.authShifter !== null && this.inFlight?.command === -1) this.backend!.write(shiftedPacket(frame.raw, -this.authSeqShift));
+        else this.backend!.writeContinuation(frame.raw);
         // An empty packet ends LOCAL INFILE data; auth replies are single packets.
         if (this.current.shape === 'result' && frame.payload.length === 0) this.current.endInfile();
         continue;
@@ -239,8 +335,16 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
 
   private onHandshakeResponse(frame: Frame): void {
     const response = readHandshakeResponse(frame.payload);
+    const tls = this.services.tls;
     if (response.isSslRequest) {
-      throw new ProxyError('PROTOCOL_VIOLATION', 'TLS is not supported by this proxy; connect without SSL', { fatal: true });
+      if (tls === null || this.isTls) {
+        throw new ProxyError('PROTOCOL_VIOLATION', 'TLS is not offered by this proxy (no tls_cert_file); connect without SSL', { fatal: true });
+      }
+      this.startClientTls(tls.options);
+      return;
+    }
+    if (tls !== null && tls.mode === 'require' && !this.isTls) {
+      throw new ProxyError('TLS_REQUIRED', 'Connections without TLS are refused by this proxy (tls_mode = require); connect with SSL', { fatal: true });
     }
     const s = this.session;
     s.user = response.user;
@@ -249,7 +353,93 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     s.capabilities = (response.capabilities & ~CAPS_MASKED) >>> 0;
     this.mariaDbCapabilities = response.mariaDbCapabilities & ~MARIADB_CAPS_MASKED;
     this.enter('auth');
-    this.relay(maskHandshakeResponse(frame.raw), 'auth', { command: -1, statement: null, startedAt: 0, hasRelayed: false });
+    this.authErrorSeq = (frame.seq + 1) & 0xff;
+    const backendTls = this.services.config.groups.get(s.group)!.tls;
+    const isBackendTls = backendTls.mode !== 'disable' && this.isBackendTlsOffered;
+    const packet = maskHandshakeResponse(frame.raw, isBackendTls ? Cap.Ssl : 0);
+    if (backendTls.mode === 'disable') {
+      this.relayHandshakeResponse(packet);
+      return;
+    }
+    // The server wants the SSLRequest to carry the capabilities of the HandshakeResponse that
+    // follows it, so the server link goes TLS only now. Later client packets wait in the framer.
+    const owned = packet === frame.raw ? Uint8Array.from(packet) : packet; // owned: relayed after the TLS handshake
+    this.isWaitingOnCore = true;
+    this.isAwaitingBackendTls = true;
+    this.backend!.startTls(this.isBackendTlsOffered, owned, backendTls).then(
+      (isTls) => {
+        this.isAwaitingBackendTls = false;
+        this.isWaitingOnCore = false;
+        if (!this.isOpen) return;
+        if (isTls) this.authSeqShift -= 1;
+        this.relayHandshakeResponse(owned);
+        this.pump();
+      },
+      (error: unknown) => {
+        this.isAwaitingBackendTls = false;
+        this.isWaitingOnCore = false;
+        if (!this.isOpen) return; // onBackendClosed told the client
+        this.onBackendTlsFailed(isProxyError(error) ? error : new ProxyError('BACKEND_UNAVAILABLE', String(error)));
+      },
+    );
+  }
+
+  private relayHandshakeResponse(packet: Uint8Array): void {
+    if (this.authSeqShift !== 0) {
+      packet = shiftedPacket(packet, -this.authSeqShift);
+      this.authShifter = new SeqShifter(this.authSeqShift);
+    }
+    this.relay(packet, 'auth', { command: -1, statement: null, startedAt: 0, hasRelayed: false });
+  }
+
+  private onBackendTlsFailed(error: ProxyError): void {
+    this.services.onBackendError('connect');
+    this.services.log.warn('backend TLS failed', { client: this.id, error: error.message });
+    this.sendError(this.authErrorSeq, errPacketFor('BACKEND_UNAVAILABLE', error.message));
+    this.close();
+  }
+
+  /**
+   * The client sent an SSLRequest: upgrade its socket in place. Whatever it
+   * sent after the SSLRequest (its ClientHello, often in the same chunk) is
+   * already in the framer and goes to the TLS layer as initial data.
+   */
+  private startClientTls(options: TLSOptions): void {
+    const rest = this.framer.takeRest();
+    const initialData = rest.length > 0 ? Uint8Array.from(rest) : undefined; // owned: the framer's view is reused
+    this.isTls = true; // before the upgrade: the raw socket's handler must already ignore ciphertext
+    this.authSeqShift += 1;
+    const tls = upgradeToTls(this.socket, { isServer: true, tls: options, handlers: CLIENT_TLS_HANDLERS, data: this, initialData });
+    tls.setNoDelay(true); // the TLS socket does not inherit it: without it, replies wait for delayed ACKs
+    this.socket = tls;
+    this.out = new OutQueue(tls as Socket<unknown>, (isFull) => {
+      if (isFull) this.backend?.pause();
+      else this.backend?.resume();
+    });
+  }
+
+  /**
+   * The client asked for CLIENT_COMPRESS and the login succeeded: from the
+   * next byte on, both links are compressed (the server saw the same flag).
+   */
+  private enableCompression(): void {
+    const inflater = new CompressedPacketReader(this.services.config.maxPacketSize);
+    this.inflater = inflater;
+    const out = new CompressedOutQueue(this.socket as Socket<unknown>, (isFull) => {
+      if (isFull) this.backend?.pause();
+      else this.backend?.resume();
+    }, inflater, false);
+    out.adoptPending(this.out); // the login's OK, if the socket was full: it goes first, uncompressed
+    this.out = out;
+    this.backend?.enableCompression(this.services.config.maxPacketSize);
+  }
+
+  /** The client's TLS handshake finished; a client certificate was checked by Bun when tls_ca_file is set. */
+  onClientTlsHandshake(isOk: boolean, error: Error | null): void {
+    if (isOk && error === null) return;
+    if (isOk && !this.services.tls?.requiresClientCert) return; // no client certificate asked for: its absence is fine
+    this.services.log.info('client TLS handshake refused', { client: this.id, error: error?.message ?? 'handshake failed' });
+    this.close();
   }
 
   // ---- commands --------------------------------------------------------
@@ -258,7 +448,9 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     const payload = frame.payload;
     if (payload.length === 0) throw new ProxyError('PROTOCOL_VIOLATION', 'empty command packet', { fatal: true });
     if (this.backend === null || !this.backend.isOpen) {
-      throw new ProxyError('BACKEND_LOST', 'Lost connection to backend; reconnect', { fatal: true });
+      // As a direct connection to a gone server: the socket closes, the client library reports 2013.
+      this.close();
+      return;
     }
     const command = payload[0]!;
     const startedAt = performance.now();
@@ -269,8 +461,9 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
         const statement = parseStatement(sqlText, 'mysql', this.parseOptions);
         inFlight.statement = statement;
         this.services.inspectHints(statement);
-        if (statement.kind === 'show' && isStatusCommand(statement.cacheText())) {
-          this.answerStatus(frame.seq, inFlight);
+        const statusCommand = statement.kind === 'show' ? parseStatusCommand(statement.cacheText()) : null;
+        if (statusCommand !== null) {
+          this.answerStatus(frame.seq, inFlight, statusCommand.like);
           return;
         }
         if (this.services.interceptQuery?.(this, frame, statement, startedAt)) return;
@@ -333,13 +526,25 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
         this.relay(frame.raw, 'field-list', inFlight);
         return;
       case Com.ProcessInfo:
-      case Com.StmtBulkExecute:
         this.relay(frame.raw, 'result', inFlight);
         return;
+      case Com.StmtBulkExecute: {
+        // Already a batch: relayed as it came, never split or joined. Its response is shaped like an
+        // execute's (one aggregate OK, a result set for RETURNING or unit results, or ERR).
+        const info = this.prepared.get(readU32(payload, 1));
+        // It binds types in its own layout; a later execute that omits types must not be read with stale ones.
+        if (info !== undefined) info.boundTypes = null;
+        this.relay(frame.raw, 'result', inFlight);
+        return;
+      }
       case Com.BinlogDump:
       case Com.BinlogDumpGtid:
       case Com.TableDump:
         // Replication streams never end in a response boundary: become a plain byte tunnel.
+        if (this.inflater !== null) {
+          // The tunnel relays raw chunks; re-framing a compressed stream packet by packet is not built.
+          throw new ProxyError('UNSUPPORTED_COMMAND', 'Replication over a compressed connection is not supported by this proxy; connect without compression', { fatal: true });
+        }
         this.services.log.info('client switched to tunnel mode', { client: this.id, command });
         this.enter('tunnel');
         this.backend.setOwner(this);
@@ -572,8 +777,7 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     this.isWaitingOnCore = false;
     if (!this.isOpen) return Promise.resolve();
     if (this.backend === null || !this.backend.isOpen) {
-      this.sendError(1, errPacketFor('BACKEND_LOST', 'Lost connection to backend'));
-      this.close();
+      this.close(); // as direct: no ERR, the client library reports the lost connection
       return Promise.resolve();
     }
     this.answeredBy = isBatchOfOne ? 'write-batch' : 'primary';
@@ -589,8 +793,20 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
 
   onResponseBytes(buf: Uint8Array, start: number, end: number): void {
     if (this.inFlight) this.inFlight.hasRelayed = true;
+    if (this.authShifter !== null) {
+      this.out.write(this.authShifter.shift(buf, start, end));
+      return;
+    }
     this.out.write(buf, start, end);
-    this.capture?.sink.onResponseBytes(buf, start, end);
+    const capture = this.capture;
+    if (capture !== null) {
+      capture.sink.onResponseBytes(buf, start, end);
+      if (capture.sink.isOverflowed) {
+        // It can no longer be cached: waiters run their own query now, not at its end or their timeout.
+        this.capture = null;
+        this.services.cache?.missFailed(capture.key);
+      }
+    }
   }
 
   onResponseEnd(tracker: ResponseTracker): void {
@@ -619,14 +835,20 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     this.inFlight = null;
     inFlight?.onDone?.();
     this.services.onBackendError('lost');
-    if (inFlight && !inFlight.hasRelayed) {
-      this.sendError(inFlight.command === -1 ? 2 : 1, errPacketFor('BACKEND_LOST', error.message));
-    }
+    this.services.log.info('backend lost during a command, closing the client', { client: this.id, error: error.message });
+    // No ERR of our own: a direct client sees the socket close and its library
+    // reports 2013 "Lost connection"; an injected packet mid-response would be malformed.
     this.close();
   }
 
   private onAuthEnd(tracker: ResponseTracker): void {
+    this.authShifter = null; // commands restart their sequence ids at 0 on both links
+    if (tracker.outcome === 'ok' && (this.session.capabilities & Cap.Compress) !== 0) this.enableCompression();
     if (tracker.outcome === 'ok') {
+      this.deadline.clear();
+      this.ticket.authenticated();
+      this.framer.setMaxPayload(this.services.config.maxPacketSize);
+      this.framer.limitName = 'max_packet_size';
       this.enter('command');
       this.services.log.debug('client authenticated', { client: this.id, user: this.session.user });
     } else {
@@ -718,8 +940,8 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
 
   // ---- answers the proxy writes itself ---------------------------------
 
-  private answerStatus(seq: number, inFlight: CommandInFlight): void {
-    const rows = statusRows({
+  private answerStatus(seq: number, inFlight: CommandInFlight, like: string | null): void {
+    const rows = statusRows(like, {
       shard: this.session.group,
       answeredBy: this.answeredBy,
       cacheAgeSeconds: this.cacheAgeSeconds,
@@ -732,11 +954,15 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     this.services.observeQuery(this, inFlight.statement, false, (performance.now() - inFlight.startedAt) / 1000);
   }
 
-  /** Writes an ERR packet with sequence id `seq`. */
+  /**
+   * Writes an ERR packet with sequence id `seq`. Before the greeting reached
+   * the client it is the pre-handshake form: sequence 0 and no SQLSTATE.
+   */
   sendError(seq: number, err: ErrPacket): void {
+    const isPreHandshake = this.handshake === null;
     const w = this.writer.reset().begin();
-    writeErr(w, err);
-    w.end(seq);
+    writeErr(w, err, !isPreHandshake);
+    w.end(isPreHandshake ? 0 : seq);
     this.out.write(w.finish());
   }
 
@@ -744,7 +970,7 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
   private fail(error: unknown): void {
     if (isProxyError(error)) {
       this.services.log.warn('client error', { client: this.id, code: error.code, error: error.message });
-      this.sendError(this.phase === 'handshake' ? 2 : 1, errPacketFor(error.code, error.message));
+      this.sendError(this.phase === 'handshake' ? 2 + (this.isTls ? 1 : 0) : 1, errPacketFor(error.code, error.message));
       if (error.fatal) this.close();
       return;
     }
@@ -764,8 +990,11 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     if (error !== null) {
       this.services.log.info('backend closed', { client: this.id, error: error.message });
       if (this.phase === 'connecting') {
-        this.services.onBackendError('connect');
-        this.sendError(0, errPacketFor('BACKEND_UNAVAILABLE', error.message));
+        this.refuseBeforeGreeting(error);
+      } else if (this.isAwaitingBackendTls) {
+        this.isAwaitingBackendTls = false;
+        this.onBackendTlsFailed(error);
+        return;
       }
     }
     if (this.inFlight === null) this.close();
@@ -801,3 +1030,25 @@ function executeParameters(payload: Uint8Array, paramCount: number, boundTypes: 
 function readU32(payload: Uint8Array, at: number): number {
   return (payload[at]! | (payload[at + 1]! << 8) | (payload[at + 2]! << 16)) + payload[at + 3]! * 0x1000000;
 }
+
+/** Handlers of a client socket after its TLS upgrade; the raw socket's handlers (server.ts) then ignore data. */
+const CLIENT_TLS_HANDLERS: SocketHandler<ClientConnection> = {
+  data(socket, chunk) {
+    socket.data.onClientData(chunk);
+  },
+  drain(socket) {
+    socket.data.onClientDrain();
+  },
+  handshake(socket, isOk, error) {
+    socket.data.onClientTlsHandshake(isOk, error);
+  },
+  close(socket) {
+    socket.data.close();
+  },
+  error(socket) {
+    socket.data.close();
+  },
+  end(socket) {
+    socket.data.close();
+  },
+};

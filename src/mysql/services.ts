@@ -6,6 +6,7 @@ import type { Frame } from './wire/framing.ts';
 import type { ExclusionReason } from '../core/batch/eligibility.ts';
 import type { MysqlWrite } from './write-batcher.ts';
 import type { QueryCache } from '../core/cache/query-cache.ts';
+import type { ServerTls } from '../net/tls.ts';
 
 /**
  * What a MariaDB client connection needs from the rest of the proxy. The
@@ -17,6 +18,8 @@ export interface MysqlServices {
   readonly log: Logger;
   /** The shared query cache; null when caching is unavailable. */
   readonly cache: QueryCache | null;
+  /** Certificate and mode for TLS towards clients, read at start-up or at the last reload; null: TLS not offered. */
+  readonly tls: ServerTls | null;
   onClientOpen(client: ClientConnection): void;
   /** `wasOpen` is false when the connection was already being drained. */
   onClientClose(client: ClientConnection, wasOpen: boolean): void;

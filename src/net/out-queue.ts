@@ -74,6 +74,19 @@ export class OutQueue {
     this.onBackpressure(false);
   }
 
+  /**
+   * Takes over the bytes `previous` still holds, to send them first: used
+   * when a connection switches its queue (to a compressed one) while the
+   * socket is full. They are sent as they are: they were encoded for the
+   * framing in force when they were written.
+   */
+  adoptPending(previous: OutQueue): void {
+    this.pending = previous.pending.concat(this.pending);
+    this.pendingBytes += previous.pendingBytes;
+    previous.pending = [];
+    previous.pendingBytes = 0;
+  }
+
   close(): void {
     this.isClosed = true;
     this.pending = [];

@@ -13,6 +13,8 @@ export const POSTGRES_ERRORS: Record<ProxyErrorCode, { sqlState: string; severit
   BATCH_ABORTED: { sqlState: '08007', severity: 'ERROR' }, // transaction_resolution_unknown: a batch's outcome could not be learned
   BATCH_TIMEOUT: { sqlState: '57014', severity: 'ERROR' }, // query_canceled
   SHUTTING_DOWN: { sqlState: '57P01', severity: 'FATAL' }, // admin_shutdown
+  TLS_REQUIRED: { sqlState: '28000', severity: 'FATAL' }, // invalid_authorization_specification, as for a hostssl-only pg_hba
+  TOO_MANY_CONNECTIONS: { sqlState: '53300', severity: 'FATAL' }, // too_many_connections
   INTERNAL: { sqlState: 'XX000', severity: 'FATAL' }, // internal_error; the connection closes after it
 };
 

@@ -28,6 +28,12 @@ export interface StartMariaDbOptions {
   extraArgs?: string[];
   /** Deadline for the server to accept a root login. Default 30 s. */
   startTimeoutMs?: number;
+  /**
+   * Serve TLS with these files (see test/support/tls.ts). With
+   * `requireSecureTransport`, plaintext TCP logins are refused, and the
+   * harness's own readiness check logs in over the unix socket.
+   */
+  tls?: { caFile: string; certFile: string; keyFile: string; requireSecureTransport?: boolean };
 }
 
 export interface MariaDbServer {
@@ -96,8 +102,13 @@ export async function startMariaDb(options: StartMariaDbOptions = {}): Promise<M
   const template = await mariaDbTemplate();
   const serverArgs: string[] = [...COMMON_ARGS, ...SERVER_ARGS];
   if (options.maxConnections !== undefined) serverArgs.push(`--max-connections=${options.maxConnections}`);
+  const tls = options.tls;
+  if (tls !== undefined) {
+    serverArgs.push(`--ssl-ca=${tls.caFile}`, `--ssl-cert=${tls.certFile}`, `--ssl-key=${tls.keyFile}`);
+    if (tls.requireSecureTransport === true) serverArgs.push('--require-secure-transport=ON');
+  }
   serverArgs.push(...(options.extraArgs ?? []));
-  const instance = new MariaDbInstance(makeScratchDir('tqdb-mariadb-'), serverArgs, options.startTimeoutMs ?? 30_000);
+  const instance = new MariaDbInstance(makeScratchDir('tqdb-mariadb-'), serverArgs, options.startTimeoutMs ?? 30_000, tls?.requireSecureTransport === true);
   try {
     await runCommand(['cp', '-a', template, instance.dataDir]);
     await launchOnFreePort((port) => instance.launch(port), MAX_BIND_ATTEMPTS);
@@ -125,6 +136,8 @@ class MariaDbInstance implements MariaDbServer {
     readonly dir: string,
     private readonly serverArgs: string[],
     private readonly startTimeoutMs: number,
+    /** Plaintext TCP logins are refused: the readiness check uses the unix socket. */
+    private readonly isReadyOverSocket = false,
   ) {
     this.dataDir = join(dir, 'data');
     this.socketPath = join(dir, 's.sock');
@@ -204,8 +217,7 @@ class MariaDbInstance implements MariaDbServer {
 
   private async tryReadyQuery(): Promise<boolean> {
     const conn = await mysql.createConnection({
-      host: HOST,
-      port: this.port,
+      ...(this.isReadyOverSocket ? { socketPath: this.socketPath } : { host: HOST, port: this.port }),
       user: 'root',
       password: '',
       connectTimeout: 2000,

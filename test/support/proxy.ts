@@ -40,6 +40,8 @@ export interface StartProxyOptions {
   postgresBackendPort?: number;
   /** Executable to run instead of `TQDB_BIN` / `bun src/main.ts` (absolute, or relative to the repo root). */
   bin?: string;
+  /** Argv put before the proxy's, e.g. `['sh', '-c', 'ulimit -n 128 && exec "$0" "$@"']` to run it under a limit. */
+  wrapper?: string[];
   /** Deadline for the listening log lines. Default 15 s. */
   startTimeoutMs?: number;
   /** Copy the proxy's stderr to ours as it arrives (also with `TQDB_TEST_VERBOSE=1`). */
@@ -139,7 +141,7 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Proxy
   }
   Object.assign(env, options.env);
 
-  const argv = [...proxyCommand(options.bin), '--config', configPath, ...(options.args ?? [])];
+  const argv = [...(options.wrapper ?? []), ...proxyCommand(options.bin), '--config', configPath, ...(options.args ?? [])];
   let proc: Subprocess<'ignore', 'pipe', 'pipe'>;
   try {
     proc = Bun.spawn(argv, { cwd: REPO_ROOT, env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' });

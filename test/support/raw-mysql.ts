@@ -204,6 +204,20 @@ export class RawMysqlClient {
     }
   }
 
+  /**
+   * Resolves true once more than `count` bytes have arrived in all or the peer
+   * closed, false when `timeoutMs` passes first (a fuzzer's "no answer").
+   */
+  async waitForBytesOrClose(count: number, timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.totalReceived <= count && !this.isSocketClosed) {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) return false;
+      await this.waitForData(remaining);
+    }
+    return true;
+  }
+
   /** Resolves with whether the peer closed the connection within `timeoutMs`. */
   async waitClosed(timeoutMs = 10_000): Promise<boolean> {
     const deadline = performance.now() + timeoutMs;

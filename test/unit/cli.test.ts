@@ -93,7 +93,7 @@ describe('tqdbproxy --check-config', () => {
       const result = await run(['--check-config'], { cwd: empty });
       expect(result.code).toBe(0);
       expect(result.stdout).toContain('from built-in defaults');
-      expect(result.stdout).toContain('listen = 0.0.0.0:3307');
+      expect(result.stdout).toContain('listen = 127.0.0.1:3307');
       expect(result.stdout).toContain('[mariadb.main]\nprimary = 127.0.0.1:3306');
     } finally {
       removeDirSync(empty);

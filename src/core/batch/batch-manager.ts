@@ -4,14 +4,17 @@ import { TemplatePolicy, type ModeChange, type TemplatePolicyOptions, type Write
 /**
  * Group-commit write batching, protocol-blind.
  *
- * A write whose key has fewer than `maxInFlight` batches running leaves at
- * once, so a lone writer never waits and a database that commits slowly is
- * kept busy with several batches. Writes that arrive while that many run
- * gather for the next batch, which leaves when a batch of the key completes
- * or when its wait expires (then up to 2 × maxInFlight batches overlap);
- * a full batch leaves at once.
- * Batches therefore grow with the load: with N writers of one key waiting,
- * each of the `maxInFlight` batches takes about N / maxInFlight of them.
+ * A write whose key has no batch running leaves at once, so a lone writer
+ * never waits. Other writes gather for the next batch, which leaves when a
+ * batch of the key completes, or when the first of them has waited its wait:
+ *  - while fewer than `maxInFlight` batches run, the wait is the minimum
+ *    delay, a brief linger that gathers the writes arriving together (the
+ *    answers of a batch just finished) but keeps a database that commits
+ *    slowly busy with several batches;
+ *  - at `maxInFlight`, the wait is the adaptive delay, and a batch leaves
+ *    then only while fewer than twice that many run (the hard bound).
+ * A full batch leaves at once. Batches thus grow with the load instead of
+ * the number of batches in flight.
  *
  * The wait is the adaptive delay (longer under load, so batches grow), cut
  * to the latency budget: a write should have its result within
@@ -140,7 +143,7 @@ export class BatchManager<M extends BatchMember> {
     group.queue.push(member);
     group.queuedBytes += member.bytes;
     this.countQueued(1);
-    if (this.isStopping || group.inFlight < this.options.maxInFlight || group.queue.length >= this.options.maxBatchSize || group.queuedBytes >= this.options.maxBatchBytes) {
+    if (this.isStopping || group.inFlight === 0 || group.queue.length >= this.options.maxBatchSize || group.queuedBytes >= this.options.maxBatchBytes) {
       this.flush(group);
       return;
     }
@@ -159,8 +162,11 @@ export class BatchManager<M extends BatchMember> {
 
   /** How long `member` may wait for more writes before its batch leaves anyway. */
   private waitMs(group: Group<M>, member: M): number {
+    // With a slot free, linger only briefly: long enough to gather the writes that arrive
+    // together (the answers of a batch just finished), short enough to keep the slot busy.
+    const delayMs = group.inFlight < this.options.maxInFlight ? this.options.minDelayMs : this.delay.delayMs;
     const budgetMs = Math.max(0, this.options.latencyBudgetMs - group.policy.expectedRunMs);
-    return Math.min(this.delay.delayMs, member.maxWaitMs ?? Infinity, budgetMs);
+    return Math.min(delayMs, member.maxWaitMs ?? Infinity, budgetMs);
   }
 
   /** Removes a write that has not started (its client left). Returns true if it was removed. */

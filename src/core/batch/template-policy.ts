@@ -13,7 +13,8 @@
  * result, of the key's writes in its current mode with the mean of a short
  * probe of the other mode, run every `probeIntervalMs`:
  *  - in `batch` mode, when writes run alone are faster by more than
- *    `slowerRatio`, the key switches to `alone` (straight pass-through);
+ *    `slowerRatio` in `probesToLeave` probes in a row, the key switches to `alone`
+ *    (straight pass-through);
  *  - in `alone` mode, a batching probe that is no slower switches it back.
  * Batching wins ties because it also saves database work.
  */
@@ -28,6 +29,8 @@ export interface TemplatePolicyOptions {
   slowerRatio: number;
   /** Writes a window needs before its mean counts. */
   minSamples: number;
+  /** Probes in a row that must find running alone faster before the key leaves batching. */
+  probesToLeave: number;
 }
 
 const FIRST_PROBE_AFTER_MS = 1000;
@@ -35,8 +38,9 @@ const FIRST_PROBE_AFTER_MS = 1000;
 export const DEFAULT_POLICY_OPTIONS: TemplatePolicyOptions = {
   probeIntervalMs: 5000,
   probeWindowMs: 250,
-  slowerRatio: 1.2,
+  slowerRatio: 1.25,
   minSamples: 20,
+  probesToLeave: 2,
 };
 
 /** Mean latency over one window. */
@@ -73,6 +77,8 @@ export class TemplatePolicy {
   private readonly probe = new LatencyWindow();
   private probeStartsMs: number;
   private probeEndsMs = 0;
+  /** Probes in a row that found running alone faster. */
+  private alonePreferredInRow = 0;
   /** Smoothed time a batch of this key takes to run (sent to last result), for the latency budget. */
   private runMs = 0;
 
@@ -132,7 +138,10 @@ export class TemplatePolicy {
     if (current.writes >= minSamples && probed.writes >= minSamples) {
       const batched = this.steadyMode === 'batch' ? current : probed;
       const alone = this.steadyMode === 'batch' ? probed : current;
-      const next: WriteMode = batched.meanMs > alone.meanMs * slowerRatio ? 'alone' : batched.meanMs <= alone.meanMs ? 'batch' : this.steadyMode;
+      const verdict: WriteMode = batched.meanMs > alone.meanMs * slowerRatio ? 'alone' : batched.meanMs <= alone.meanMs ? 'batch' : this.steadyMode;
+      // Leaving batching takes several probes in a row (one slow moment must not cost its savings); returning takes one.
+      this.alonePreferredInRow = verdict === 'alone' ? this.alonePreferredInRow + 1 : 0;
+      const next: WriteMode = verdict === 'alone' && this.steadyMode === 'batch' && this.alonePreferredInRow < this.options.probesToLeave ? 'batch' : verdict;
       if (next !== this.steadyMode) {
         this.steadyMode = next;
         change = { mode: next, batchedMeanMs: batched.meanMs, aloneMeanMs: alone.meanMs };

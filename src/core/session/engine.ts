@@ -1,4 +1,4 @@
-import { statusRows, isStatusCommand, type AnsweredBy } from '../../admin/status.ts';
+import { statusRows, parseStatusCommand, type AnsweredBy } from '../../admin/status.ts';
 import { batchGroupKey, decideBatching, type ExclusionReason } from '../batch/eligibility.ts';
 import { cacheKey, isCacheableSession } from '../cache/key.ts';
 import type { CacheEntry } from '../cache/lru-store.ts';
@@ -93,10 +93,9 @@ export class SessionEngine {
   plan(request: PlanRequest, session: SessionState): Plan {
     const { statement } = request;
     const target: Target = { kind: 'primary', group: session.group };
-    if (statement.kind === 'show' && isStatusCommand(statement.cacheText())) {
-      // The proxy's own answer must follow the answers still owed before it; otherwise the server answers (with an error).
-      if (request.canAnswerHere) return { kind: 'status', rows: this.statusRows(session) };
-    }
+    const status = statement.kind === 'show' ? parseStatusCommand(statement.cacheText()) : null;
+    // The proxy's own answer must follow the answers still owed before it; otherwise the server answers (with an error).
+    if (status !== null && request.canAnswerHere) return { kind: 'status', rows: this.statusRows(status.like, session) };
     const cache = this.services.cache;
     if (cache !== null && request.canAnswerHere && statement.isCacheable() && isCacheableSession(session)) {
       const key = cacheKey(session, request.encoding, statement.cacheText(), request.parameters);
@@ -142,8 +141,8 @@ export class SessionEngine {
     applyEffects(session, statement, outcome);
   }
 
-  private statusRows(session: SessionState): string[][] {
-    return statusRows({
+  private statusRows(like: string | null, session: SessionState): string[][] {
+    return statusRows(like, {
       shard: session.group,
       answeredBy: this.answeredBy,
       cacheAgeSeconds: this.cacheAgeSeconds,

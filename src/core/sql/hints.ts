@@ -111,7 +111,12 @@ export class HintCollector {
       case KEY_FILE: {
         const length = valueEnd - valueStart;
         if (length < 1 || length > HINT_LIMITS.maxFileLength) this.warnings++;
-        else if (this.file === null) this.file = sql.slice(valueStart, valueEnd);
+        else if (this.file === null) {
+          // The value becomes a metrics label and log text: only what a source path is made of.
+          const value = sql.slice(valueStart, valueEnd);
+          if (FILE_VALUE.test(value)) this.file = value;
+          else this.warnings++;
+        }
         return true;
       }
       default:
@@ -119,6 +124,9 @@ export class HintCollector {
     }
   }
 }
+
+/** Letters and digits of any script, and the punctuation of paths and module names. */
+const FILE_VALUE = /^[\p{L}\p{N}._\-/\\@+~#$:]+$/u;
 
 function keyOf(sql: string, start: number, end: number): number {
   const length = end - start;

@@ -80,15 +80,22 @@ export const MariaDbCap = {
 } as const;
 
 /**
- * Capabilities the proxy cannot relay faithfully and hides from clients:
- * TLS and compression change the framing under us; query attributes change
- * the COM_QUERY layout; optional metadata changes the result-set layout.
+ * Capabilities the proxy does not pass through from the server's greeting:
+ * TLS is per link (the proxy offers CLIENT_SSL itself when it has a
+ * certificate, and asks the server for it per backend_tls); zstd compression
+ * is not implemented (zlib CLIENT_COMPRESS is: both links switch together);
+ * query attributes change the COM_QUERY layout; optional metadata changes the
+ * result-set layout.
  */
 export const CAPS_MASKED =
-  Cap.Ssl | Cap.Compress | Cap.ZstdCompressionAlgorithm | Cap.QueryAttributes | Cap.OptionalResultsetMetadata | Cap.SslVerifyServerCert;
+  Cap.Ssl | Cap.ZstdCompressionAlgorithm | Cap.QueryAttributes | Cap.OptionalResultsetMetadata | Cap.SslVerifyServerCert;
 
-/** Progress reports interleave ERR-shaped packets; cached metadata elides column definitions. */
-export const MARIADB_CAPS_MASKED = MariaDbCap.Progress | MariaDbCap.ComMulti | MariaDbCap.CacheMetadata | MariaDbCap.StmtBulkOperations;
+/**
+ * Progress reports interleave ERR-shaped packets; COM_MULTI nests commands;
+ * cached metadata elides column definitions. Bulk execute is relayed: its
+ * response has the shape of a COM_STMT_EXECUTE response.
+ */
+export const MARIADB_CAPS_MASKED = MariaDbCap.Progress | MariaDbCap.ComMulti | MariaDbCap.CacheMetadata;
 
 /** Server status flags, sent in OK and EOF packets. */
 export const ServerStatus = {

@@ -24,11 +24,23 @@ export class PacketFramer {
   private carry: Uint8Array;
   private readPos = 0;
   private writePos = 0;
-  private readonly maxPayload: number;
+  private maxPayload: number;
 
   constructor(maxPayload: number, initialSize = 16 * 1024) {
     this.maxPayload = maxPayload;
     this.carry = new Uint8Array(initialSize);
+  }
+
+  /** What the limit is called in errors: the config key, or the fixed pre-login cap. */
+  limitName = 'max_packet_size';
+
+  /** Changes the limit for packets not yet framed (a small one before login, the configured one after). */
+  setMaxPayload(maxPayload: number): void {
+    this.maxPayload = maxPayload;
+  }
+
+  get maxPayloadBytes(): number {
+    return this.maxPayload;
   }
 
   get buffered(): number {
@@ -79,7 +91,7 @@ export class PacketFramer {
       lastSeq = buf[pos + 3]!;
       total += len;
       if (total > this.maxPayload) {
-        throw new ProxyError('PACKET_TOO_LARGE', `packet of more than ${this.maxPayload} bytes exceeds max_packet_size`, { fatal: true });
+        throw new ProxyError('PACKET_TOO_LARGE', `packet of more than ${this.maxPayload} bytes exceeds ${this.limitName}`, { fatal: true });
       }
       if (this.writePos - pos - PACKET_HEADER_LENGTH < len) return null;
       pos += PACKET_HEADER_LENGTH + len;

@@ -71,7 +71,7 @@ describe('environment overrides', () => {
 
   it('ignores other variables and unset ones', () => {
     const config = load(null, { env: { PATH: '/bin', TQDB_BIN: 'x', TQDBPROXY_MARIADB_LISTEN: undefined } });
-    expect(config.mariadb.listen.text).toBe('0.0.0.0:3307');
+    expect(config.mariadb.listen.text).toBe('127.0.0.1:3307');
   });
 
   it('lets --metrics win over the environment and the file', () => {
@@ -126,7 +126,7 @@ describe('environment problems', () => {
     const [problem] = problemsOf(null, { env: { TQDBPROXY_MARIADB_LISTEN_ADDR: ':1' } });
     expect(problem.section).toBe('mariadb');
     expect(problem.key).toBe('listen_addr');
-    expect(problem.expected.endsWith('or <GROUP>_PRIMARY|REPLICAS|DATABASES')).toBe(true);
+    expect(problem.expected.endsWith('or <GROUP>_PRIMARY|REPLICAS|DATABASES|BACKEND_TLS|BACKEND_TLS_CA_FILE')).toBe(true);
   });
 
   it('reject a variable matching two groups', () => {

@@ -103,7 +103,7 @@ describe('config.example.ini', () => {
 
   it('loads with every switched-off setting switched on', () => {
     const config = load(files.write(enabled));
-    expect(config.postgres?.listen.text).toBe('0.0.0.0:5433');
+    expect(config.postgres?.listen.text).toBe('127.0.0.1:5433');
     expect([...config.mariadb.groups.keys()]).toEqual(['main', 'archive']);
   });
 });

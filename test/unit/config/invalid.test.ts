@@ -22,6 +22,46 @@ interface Case {
 
 const cases: Case[] = [
   {
+    name: 'a TLS certificate without its key',
+    ini: '[mariadb]\ntls_cert_file = /etc/tqdb/cert.pem\n',
+    section: 'mariadb',
+    key: 'tls_key_file',
+    value: '',
+    expected: 'the key file of tls_cert_file (both or neither)',
+  },
+  {
+    name: 'a TLS key without its certificate',
+    ini: '[mariadb]\ntls_key_file = /etc/tqdb/key.pem\n',
+    section: 'mariadb',
+    key: 'tls_cert_file',
+    value: '',
+    expected: 'the certificate file of tls_key_file (both or neither)',
+  },
+  {
+    name: 'tls_mode = require without a certificate',
+    ini: '[mariadb]\ntls_mode = require\n',
+    section: 'mariadb',
+    key: 'tls_mode',
+    value: 'require',
+    expected: 'allow or disable when tls_cert_file and tls_key_file are empty',
+  },
+  {
+    name: 'a client CA without a certificate',
+    ini: '[mariadb]\ntls_ca_file = /etc/tqdb/ca.pem\n',
+    section: 'mariadb',
+    key: 'tls_ca_file',
+    value: '/etc/tqdb/ca.pem',
+    expected: 'empty when tls_cert_file is empty',
+  },
+  {
+    name: 'an unknown backend_tls mode',
+    ini: '[mariadb.main]\nprimary = 127.0.0.1:3306\nbackend_tls = verify\n',
+    section: 'mariadb.main',
+    key: 'backend_tls',
+    value: 'verify',
+    expected: 'one of disable, prefer, require, verify-ca, verify-full',
+  },
+  {
     name: 'a listen port above 65535',
     ini: '[mariadb]\nlisten = :99999\n',
     section: 'mariadb',

@@ -8,9 +8,9 @@ afterAll(() => files.cleanup());
 describe('loadConfig with no file', () => {
   const config = load(null);
 
-  it('listens for MariaDB on :3307 and relays to 127.0.0.1:3306', () => {
+  it('listens for MariaDB on loopback 127.0.0.1:3307 and relays to 127.0.0.1:3306', () => {
     expect(config.sourceFile).toBeNull();
-    expect(config.mariadb.listen).toEqual({ kind: 'tcp', host: '0.0.0.0', port: 3307, text: '0.0.0.0:3307' });
+    expect(config.mariadb.listen).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 3307, text: '127.0.0.1:3307' });
     expect(config.mariadb.defaultGroup).toBe('main');
     expect([...config.mariadb.groups.keys()]).toEqual(['main']);
     expect(config.mariadb.groups.get('main')).toEqual({
@@ -18,13 +18,15 @@ describe('loadConfig with no file', () => {
       primary: { kind: 'tcp', host: '127.0.0.1', port: 3306, text: '127.0.0.1:3306' },
       replicas: [],
       databases: [],
+      tls: { mode: 'disable', caFile: null },
     });
+    expect(config.mariadb.tls).toEqual({ mode: 'allow', certFile: null, keyFile: null, caFile: null });
     expect(config.mariadb.socket).toBeNull();
     expect(config.mariadb.maxPacketSize).toBe(67_108_864);
   });
 
-  it('serves metrics on :9090 and logs info as text', () => {
-    expect(config.metricsListen.text).toBe('0.0.0.0:9090');
+  it('serves metrics on loopback 127.0.0.1:9090 and logs info as text', () => {
+    expect(config.metricsListen.text).toBe('127.0.0.1:9090');
     expect(config.logLevel).toBe('info');
     expect(config.logFormat).toBe('text');
     expect(config.shutdownTimeoutMs).toBe(10_000);
@@ -165,7 +167,7 @@ databases = billing
 
   it('accepts an empty file as all defaults', () => {
     const config = load(files.write(''));
-    expect(config.mariadb.listen.text).toBe('0.0.0.0:3307');
+    expect(config.mariadb.listen.text).toBe('127.0.0.1:3307');
     expect(config.postgres).toBeNull();
   });
 
@@ -208,7 +210,7 @@ describe('loadConfig for PostgreSQL', () => {
     const config = load(files.write('[postgres]\n'));
     expect(config.postgres).not.toBeNull();
     const pg = config.postgres as NonNullable<Config['postgres']>;
-    expect(pg.listen.text).toBe('0.0.0.0:5433');
+    expect(pg.listen.text).toBe('127.0.0.1:5433');
     expect(pg.defaultGroup).toBe('main');
     expect(pg.groups.get('main')?.primary.text).toBe('127.0.0.1:5432');
     expect(pg.writeBatch.enabled).toBe(false);

@@ -111,9 +111,13 @@ describe('reloadConfig', () => {
         '[mariadb.new] primary',
         '[mariadb.new] replicas',
         '[mariadb.new] databases',
+        '[mariadb.new] backend_tls',
+        '[mariadb.new] backend_tls_ca_file',
         '[mariadb.old] primary',
         '[mariadb.old] replicas',
         '[mariadb.old] databases',
+        '[mariadb.old] backend_tls',
+        '[mariadb.old] backend_tls_ca_file',
       ].sort(),
     );
   });
@@ -123,6 +127,6 @@ describe('reloadConfig', () => {
     const running = load(file);
     writeFileSync(file, '[mariadb]\nlisten = :99999\n');
     expect(() => reloadConfig(running, { file, env: {} })).toThrow(ConfigError);
-    expect(running.mariadb.listen.text).toBe('0.0.0.0:3307');
+    expect(running.mariadb.listen.text).toBe('127.0.0.1:3307');
   });
 });

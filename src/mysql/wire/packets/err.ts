@@ -20,6 +20,13 @@ export function readErr(payload: Uint8Array): ErrPacket {
   return { code, sqlState, message: r.string(r.remaining) };
 }
 
-export function writeErr(w: PacketWriter, err: ErrPacket): void {
-  w.u8(Header.Err).u16le(err.code).u8(0x23).string(err.sqlState.slice(0, 5).padEnd(5, '0')).string(err.message);
+/**
+ * `hasSqlState` false is the form a server sends before the client has
+ * announced CLIENT_PROTOCOL_41 (before its HandshakeResponse): no '#' marker
+ * and no SQLSTATE, as mariadbd's own "Too many connections".
+ */
+export function writeErr(w: PacketWriter, err: ErrPacket, hasSqlState = true): void {
+  w.u8(Header.Err).u16le(err.code);
+  if (hasSqlState) w.u8(0x23).string(err.sqlState.slice(0, 5).padEnd(5, '0'));
+  w.string(err.message);
 }

@@ -58,13 +58,14 @@ export function readInitialHandshake(payload: Uint8Array): InitialHandshake {
 
 /**
  * Copies the backend's handshake packet (header included) with the
- * capabilities the proxy cannot relay removed. Returns the copy and the
- * parsed handshake with the masked capabilities.
+ * capabilities the proxy cannot relay removed, and `offered` (capabilities of
+ * the client link the proxy provides itself, such as CLIENT_SSL) added.
+ * Returns the copy and the parsed handshake with the resulting capabilities.
  */
-export function maskInitialHandshake(raw: Uint8Array): { packet: Uint8Array; handshake: InitialHandshake } {
+export function maskInitialHandshake(raw: Uint8Array, offered = 0): { packet: Uint8Array; handshake: InitialHandshake } {
   const packet = Uint8Array.from(raw); // owned: rewritten, then sent after the backend chunk is gone
   const { hs, at } = layout(new PacketReader(packet, 4), 4);
-  const caps = (hs.capabilities & ~CAPS_MASKED) >>> 0;
+  const caps = ((hs.capabilities & ~CAPS_MASKED) | offered) >>> 0;
   packet[4 + at.capsLowAt] = caps & 0xff;
   packet[4 + at.capsLowAt + 1] = (caps >> 8) & 0xff;
   packet[4 + at.capsHighAt] = (caps >> 16) & 0xff;
@@ -138,17 +139,19 @@ export function readChangeUser(payload: Uint8Array, clientCapabilities: number):
  * proxy did not offer cleared, so a client that asks for them anyway (TLS,
  * compression, query attributes) cannot switch the server to a framing the
  * proxy does not read. The auth data does not depend on these bits.
- * Returns the input itself when nothing needs clearing.
+ * `linkCaps` are set instead when the proxy's own link to the server has them
+ * (CLIENT_SSL towards a TLS backend). Returns the input itself when nothing
+ * needs changing.
  */
-export function maskHandshakeResponse(raw: Uint8Array): Uint8Array {
+export function maskHandshakeResponse(raw: Uint8Array, linkCaps = 0): Uint8Array {
   const at = 4;
   const caps = ((raw[at]! | (raw[at + 1]! << 8) | (raw[at + 2]! << 16)) + raw[at + 3]! * 0x1000000) >>> 0;
   const extAt = at + 4 + 4 + 1 + 19;
   const hasExtended = (caps & Cap.LongPassword) === 0 && raw.length >= extAt + 4;
   const ext = hasExtended ? ((raw[extAt]! | (raw[extAt + 1]! << 8) | (raw[extAt + 2]! << 16)) + raw[extAt + 3]! * 0x1000000) >>> 0 : 0;
-  if ((caps & CAPS_MASKED) === 0 && (ext & MARIADB_CAPS_MASKED) === 0) return raw;
+  const masked = ((caps & ~CAPS_MASKED) | linkCaps) >>> 0;
+  if (masked === caps && (ext & MARIADB_CAPS_MASKED) === 0) return raw;
   const out = Uint8Array.from(raw); // owned: rewritten copy of a borrowed frame
-  const masked = (caps & ~CAPS_MASKED) >>> 0;
   out[at] = masked & 0xff;
   out[at + 1] = (masked >> 8) & 0xff;
   out[at + 2] = (masked >> 16) & 0xff;
@@ -161,4 +164,19 @@ export function maskHandshakeResponse(raw: Uint8Array): Uint8Array {
     out[extAt + 3] = (maskedExt >>> 24) & 0xff;
   }
   return out;
+}
+
+/**
+ * https://mariadb.com/kb/en/connection/#sslrequest-packet — the proxy's own
+ * SSLRequest to a backend: the first 32 payload bytes of the HandshakeResponse
+ * it is about to relay (capabilities with CLIENT_SSL, max packet size,
+ * charset, MariaDB extended capabilities), sequence id 1. MariaDB answers
+ * "Bad handshake" when the capabilities of the two packets differ.
+ */
+export function sslRequestFrom(handshakeResponse: Uint8Array): Uint8Array {
+  const packet = new Uint8Array(4 + 32);
+  packet.set(handshakeResponse.subarray(4, 4 + 32), 4);
+  packet[0] = 32;
+  packet[3] = 1;
+  return packet;
 }

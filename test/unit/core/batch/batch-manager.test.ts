@@ -9,7 +9,7 @@ interface Write extends BatchMember {
 const options: BatchManagerOptions = {
   initialDelayMs: 10_000, minDelayMs: 1, maxDelayMs: 10_000, writeThreshold: 1000, adaptiveStep: 1.5, intervalSeconds: 60,
   maxBatchSize: 3, maxBatchBytes: 1000, timeoutMs: 30_000, maxInFlight: 1, latencyBudgetMs: 10_000,
-  policy: { probeIntervalMs: 0, probeWindowMs: 0, slowerRatio: 1.2, minSamples: 1 },
+  policy: { probeIntervalMs: 0, probeWindowMs: 0, slowerRatio: 1.2, minSamples: 1, probesToLeave: 1 },
 };
 
 const quietObserver: BatchObserver = { queuedChanged() {}, batchStarted() {}, batchFinished() {}, delayChanged() {}, modeChanged() {}, ranAlone() {} };
@@ -180,14 +180,21 @@ describe('BatchManager', () => {
     expect(sizes).toEqual([1, 2]);
   });
 
-  it('sends writes at once while fewer than maxInFlight batches of their key run; later ones gather', async () => {
+  it('overlaps batches after the minimum delay while fewer than maxInFlight run; at the bound, writes gather', async () => {
     const runner = new ManualRunner();
-    const m = new BatchManager<Write>({ ...options, maxInFlight: 2 }, runner, quietObserver);
+    const m = new BatchManager<Write>({ ...options, maxInFlight: 2, minDelayMs: 1 }, runner, quietObserver);
     const [a, b, c, d] = [write(), write(), write(), write()];
-    for (const w of [a, b, c, d]) m.enqueue(w);
-    expect(runner.batches).toEqual([[a], [b]]);
+    m.enqueue(a);
+    m.enqueue(b);
+    m.enqueue(c);
+    expect(runner.batches).toEqual([[a]]);
+    await until(() => runner.batches.length === 2);
+    expect(runner.batches[1]).toEqual([b, c]);
+    m.enqueue(d);
+    await Bun.sleep(20);
+    expect(runner.batches.length).toBe(2);
     await runner.finishNext();
-    expect(runner.batches[2]).toEqual([c, d]);
+    expect(runner.batches[2]).toEqual([d]);
   });
 
   it('lets writes that waited their whole delay leave past maxInFlight, up to twice it', async () => {
@@ -225,7 +232,7 @@ describe('BatchManager', () => {
     const runner = new ManualRunner();
     const modes: string[] = [];
     let alone = 0;
-    const policy = { probeIntervalMs: 100, probeWindowMs: 10, slowerRatio: 1.2, minSamples: 2 };
+    const policy = { probeIntervalMs: 100, probeWindowMs: 10, slowerRatio: 1.2, minSamples: 2, probesToLeave: 1 };
     const observer = { ...quietObserver, modeChanged: (_s: string, c: { mode: string }) => modes.push(c.mode), ranAlone: () => alone++ };
     const m = new BatchManager<Write>({ ...options, maxBatchSize: 2, policy }, runner, observer, clock);
     // Steady batching: each write's result comes 10 ms after it arrived.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'bun:test';
 import { TemplatePolicy, type TemplatePolicyOptions } from '../../../../src/core/batch/template-policy.ts';
 
-const options: TemplatePolicyOptions = { probeIntervalMs: 100, probeWindowMs: 10, slowerRatio: 1.2, minSamples: 5 };
+const options: TemplatePolicyOptions = { probeIntervalMs: 100, probeWindowMs: 10, slowerRatio: 1.2, minSamples: 5, probesToLeave: 2 };
 
 /**
  * Runs one probe cycle whose probe starts at `probeAtMs`: steady writes just
@@ -30,10 +30,18 @@ describe('TemplatePolicy', () => {
     expect(policy.modeAt(110).mode).toBe('batch');
   });
 
-  it('goes alone when batching is slower than running alone by more than the ratio', () => {
+  it('goes alone when batching is slower than running alone by more than the ratio, in two probes in a row', () => {
     const policy = new TemplatePolicy(options, 0);
-    expect(cycle(policy, 100, 10, 5)).toBe('alone');
+    expect(cycle(policy, 100, 10, 5)).toBe('batch');
+    expect(cycle(policy, 211, 10, 5)).toBe('alone');
     expect(policy.mode).toBe('alone');
+  });
+
+  it('starts counting again after a probe that found batching fast enough', () => {
+    const policy = new TemplatePolicy(options, 0);
+    expect(cycle(policy, 100, 10, 5)).toBe('batch');
+    expect(cycle(policy, 211, 10, 10)).toBe('batch');
+    expect(cycle(policy, 322, 10, 5)).toBe('batch');
   });
 
   it('keeps batching when it is slower by less than the ratio (batching also saves database work)', () => {
@@ -48,19 +56,21 @@ describe('TemplatePolicy', () => {
 
   it('batches again once a batching probe is no slower than running alone', () => {
     const policy = new TemplatePolicy(options, 0);
-    expect(cycle(policy, 100, 10, 5)).toBe('alone');
+    cycle(policy, 100, 10, 5);
+    expect(cycle(policy, 211, 10, 5)).toBe('alone');
     // Alone at 11 ms vs batched at 12: within the ratio, stays alone (no flapping).
-    expect(cycle(policy, 211, 11, 12)).toBe('alone');
-    expect(cycle(policy, 322, 11, 9)).toBe('batch');
+    expect(cycle(policy, 322, 11, 12)).toBe('alone');
+    expect(cycle(policy, 433, 11, 9)).toBe('batch');
   });
 
   it('reports each switch with the means it compared', () => {
     const policy = new TemplatePolicy(options, 0);
-    policy.modeAt(0);
+    cycle(policy, 100, 10, 4);
+    policy.modeAt(210);
     policy.record('batch', 10, 10);
-    policy.modeAt(100);
+    policy.modeAt(211);
     policy.record('alone', 4, 10);
-    expect(policy.modeAt(111).change).toEqual({ mode: 'alone', batchedMeanMs: 10, aloneMeanMs: 4 });
+    expect(policy.modeAt(222).change).toEqual({ mode: 'alone', batchedMeanMs: 10, aloneMeanMs: 4 });
   });
 
   it('learns a new key within a second even with a long interval', () => {
