@@ -7,6 +7,8 @@ import { ProxyError, isProxyError } from '../core/errors.ts';
 import { SessionEngine, SessionState, type CacheCapture, type Plan, type Target } from '../core/session/index.ts';
 import { parseStatement, type Statement } from '../core/sql/index.ts';
 import { OutQueue } from '../net/out-queue.ts';
+import type { AdmissionTicket } from '../net/admission.ts';
+import { Deadline } from '../net/deadline.ts';
 import { pauseReading, resumeReading } from '../net/socket.ts';
 import { PgBackendConnection, type BackendOwner, type ResponseSink } from './backend.ts';
 import { EMPTY_BIND_TAIL, NO_PARAM_TYPES } from './batch-sql.ts';
@@ -221,9 +223,15 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
   /** Where forwarded statements go: this session's group primary (one per connection, not one per statement). */
   private readonly primary: Target;
 
-  constructor(socket: Socket<PgClientConnection>, services: PgServices) {
+  /** One deadline at a time: backend connect, then login (handshake_timeout_ms). */
+  private readonly deadline = new Deadline();
+  /** This connection's places under max_client_connections and max_pending_handshakes. */
+  private readonly ticket: AdmissionTicket;
+
+  constructor(socket: Socket<PgClientConnection>, services: PgServices, ticket: AdmissionTicket) {
     this.socket = socket;
     this.services = services;
+    this.ticket = ticket;
     this.session = new SessionState('postgres', services.config.defaultGroup);
     this.engine = new SessionEngine(services.engine);
     this.primary = { kind: 'primary', group: this.session.group };
@@ -238,6 +246,14 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
 
   start(): void {
     this.services.onClientOpen(this);
+    this.deadline.arm(this.services.config.handshakeTimeoutMs, () => this.onHandshakeTimeout());
+  }
+
+  /** Like PostgreSQL at authentication_timeout: a client still logging in is dropped. */
+  private onHandshakeTimeout(): void {
+    if (!this.isOpen || this.phase === 'ready') return;
+    this.services.log.info('client did not log in in time, closing', { client: this.id, phase: this.phase, timeout_ms: this.services.config.handshakeTimeoutMs });
+    this.close();
   }
 
   private enter(phase: FrontendPhase): void {
@@ -260,6 +276,8 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
     if (this.phase === 'closed') return;
     const wasOpen = this.phase !== 'closing';
     this.phase = 'closed';
+    this.deadline.clear();
+    this.ticket.release();
     if (this.cancelKey !== null) this.services.cancelKeys.unregister(this.cancelKey.processId, this.cancelKey.secretKey, this);
     this.services.onClientClose(this, wasOpen);
     if (this.waitingWrite !== null) this.services.cancelWrite?.(this.waitingWrite);
@@ -365,6 +383,15 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
     const group = this.services.config.groups.get(this.session.group)!;
     const backend = new PgBackendConnection(group.primary, this);
     this.backend = backend;
+    const timeoutMs = this.services.config.backendConnectTimeoutMs;
+    this.deadline.arm(timeoutMs, () => {
+      if (this.phase !== 'connecting') return;
+      this.services.onBackendError('connect');
+      const message = `cannot connect to backend ${group.primary.text}: no connection within ${timeoutMs} ms (backend_connect_timeout_ms)`;
+      this.services.log.warn('backend unavailable', { client: this.id, error: message });
+      this.sendError(errorResponseFor('BACKEND_UNAVAILABLE', message));
+      this.close();
+    });
     backend
       .connect()
       .then(() => {
@@ -372,6 +399,7 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
           backend.close();
           return;
         }
+        this.deadline.arm(this.services.config.handshakeTimeoutMs, () => this.onHandshakeTimeout());
         backend.expect(new StartupSegment(this));
         backend.write(startupMessage);
         this.enter('auth');
@@ -963,6 +991,8 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
   }
 
   onStartupEnd(txStatus: number): void {
+    this.deadline.clear();
+    this.ticket.authenticated();
     this.applyTxStatus(txStatus);
     this.enter('ready');
     this.services.log.debug('client authenticated', { client: this.id, user: this.session.user });

@@ -196,3 +196,31 @@ describe('PostgreSQL faults with a throwaway server', () => {
     expect(errorOf(raw.messages(from))).toMatchObject({ V: 'FATAL', C: '57P01' });
   });
 });
+
+describe('PostgreSQL connection limits', () => {
+  it('refuses the client past max_client_connections with the server\'s own 53300, and serves again once one leaves', async () => {
+    await using limited = await startProxy({ protocols: ['postgres'], ini: '[postgres]\nmax_client_connections = 2' });
+    const limitedPort = limited.listeners.postgres!.port;
+    const held = [new pg.Client({ host: '127.0.0.1', port: limitedPort, user: 'root', database: 'test' }), new pg.Client({ host: '127.0.0.1', port: limitedPort, user: 'root', database: 'test' })];
+    await Promise.all(held.map((c) => c.connect()));
+    const third = new pg.Client({ host: '127.0.0.1', port: limitedPort, user: 'root', database: 'test' });
+    const refused = await third.connect().then(
+      () => null,
+      (e: unknown) => e as { code?: string },
+    );
+    await third.end().catch(() => {});
+    expect(refused?.code).toBe('53300');
+    await held[0]!.end();
+    await waitUntil(async () => (await limited.metricValue('tqdbproxy_client_connections', { protocol: 'postgres' })) === 1, { description: 'the first client to leave' });
+    await servesFreshClient(limitedPort);
+    await held[1]!.end();
+  });
+
+  it('drops a client that does not log in within handshake_timeout_ms', async () => {
+    await using limited = await startProxy({ protocols: ['postgres'], ini: '[postgres]\nhandshake_timeout_ms = 300' });
+    const raw = await rawPgClient(limited.listeners.postgres!.port);
+    await raw.closed;
+    expect(raw.received().length).toBe(0);
+    await servesFreshClient(limited.listeners.postgres!.port);
+  });
+});
