@@ -2,8 +2,12 @@
 // writes runs direct and batched through the proxy, and every CommandComplete tag, RETURNING row,
 // SQLSTATE and the final tables must be the same.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
+import { runClient } from '../../support/process.ts';
 import { startProxy, type ProxyProcess } from '../../support/proxy.ts';
+import { makeScratchDir, removeDir } from '../../support/tmp.ts';
 
 let proxy: ProxyProcess;
 let admin: pg.Client;
@@ -121,6 +125,30 @@ describe('PostgreSQL write batching', () => {
       await Promise.all(clients.map((c) => c.end()));
     }
   });
+
+  it('batches pgbench INSERT ... RETURNING from 32 clients with --protocol=simple, extended and prepared, every row stored once', async () => {
+    const dir = makeScratchDir('tqdb-pg-wb-');
+    try {
+      await admin.query('DROP TABLE IF EXISTS pg_wb_pgbench');
+      await admin.query('CREATE TABLE pg_wb_pgbench (id bigserial PRIMARY KEY, client int NOT NULL)');
+      const script = join(dir, 'insert.sql');
+      writeFileSync(script, 'INSERT INTO pg_wb_pgbench (client) VALUES (:client_id) RETURNING id;\n');
+      const before = await proxy.metricValue('tqdbproxy_write_batched_total');
+      for (const protocol of ['simple', 'extended', 'prepared']) {
+        const r = await runClient(
+          ['pgbench', '-h', '127.0.0.1', '-p', String(proxy.listeners.postgres!.port), '-U', 'root', '-n', '-f', script, '-c', '32', '-j', '2', '-t', '50', `--protocol=${protocol}`, 'test'],
+          120_000,
+        );
+        expect({ protocol, code: r.code, stderr: r.stderr }).toEqual({ protocol, code: 0, stderr: '' });
+        expect(r.stdout).toContain('number of transactions actually processed: 1600/1600');
+      }
+      expect((await admin.query('SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids FROM pg_wb_pgbench')).rows).toEqual([{ n: 4800, ids: 4800 }]);
+      expect(await proxy.metricValue('tqdbproxy_write_batched_total')).toBeGreaterThan(before);
+    } finally {
+      await admin.query('DROP TABLE IF EXISTS pg_wb_pgbench');
+      await removeDir(dir);
+    }
+  }, 180_000);
 
   it('never batches inside a transaction', async () => {
     const c = new pg.Client({ host: '127.0.0.1', port: proxy.listeners.postgres!.port, user: 'root', database: 'test' });
