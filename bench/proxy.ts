@@ -1,5 +1,6 @@
 /**
  * Pass-through overhead of the proxy: each workload runs direct to MariaDB
+ * (with --protocol postgres: to PostgreSQL, beside PgBouncer; see bench/proxy-postgres.ts)
  * and through the proxy alternately (A/B/A/B after a warm-up) in one
  * invocation, so the proxy/direct ratio compares like with like.
  *
@@ -34,6 +35,7 @@ import { mergedPercentiles } from './lib/sysbench-slot.ts';
 import { BENCH_DATABASE, machineInfo, writeResults } from './lib/results.ts';
 import { ratio } from './lib/stats.ts';
 import { renderTable, type Column } from './lib/table.ts';
+import { runPostgresBench } from './proxy-postgres.ts';
 import { measureTlsCells, type TlsMode } from './lib/tls-cells.ts';
 
 const DATABASE = BENCH_DATABASE;
@@ -112,12 +114,9 @@ async function main(): Promise<number> {
     }
     throw error;
   }
-  if (args.protocol !== 'mariadb') {
-    console.error('bench/proxy.ts measures the MariaDB front end; --protocol postgres is not measured by this bench yet');
-    return 2;
-  }
   // With --json the document owns stdout; progress and the table go to stderr.
   if (args.isJson) log = (line) => process.stderr.write(`${line}\n`);
+  if (args.protocol === 'postgres') return runPostgresBench(args, log);
 
   const isTlsOnly = args.extra['tls-only'] === 'true';
   const isTls = isTlsOnly || args.extra['tls'] === 'true';

@@ -12,6 +12,7 @@ import { MysqlWriteBatcher, type MysqlWrite } from './mysql/write-batcher.ts';
 import type { ProtocolConfig } from './config/types.ts';
 import { QueryCache } from './core/cache/query-cache.ts';
 import { TtlOnWriteWarner } from './core/sql/index.ts';
+import { startPostgres, type RunningPostgres } from './postgres/listener.ts';
 import { loadServerTls, type ServerTls } from './net/tls.ts';
 
 export interface RunningProxy {
@@ -148,7 +149,7 @@ function warnUnusedReplicas(config: ProtocolConfig, protocol: string, log: Logge
 
 export async function startProxy(config: Config, log: Logger, metrics: Metrics): Promise<RunningProxy> {
   warnUnusedReplicas(config.mariadb, 'mariadb', log);
-  if (config.postgres !== null) log.warn('the PostgreSQL front end is not built yet; [postgres] is validated but not served');
+  if (config.postgres !== null) warnUnusedReplicas(config.postgres, 'postgres', log);
   const clients = new Set<ClientConnection>();
   const retired: BatchManager<MysqlWrite>[] = [];
   const state = { config, writes: createWriteBatching(config.mariadb, metrics, log), retired, tls: loadServerTls(config.mariadb.tls) };
@@ -171,9 +172,11 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
   const address = mysql.listen(config.mariadb.listen, config.mariadb.socket);
   log.info('listening', { protocol: 'mariadb', address });
   if (config.mariadb.socket !== null) log.info('listening', { protocol: 'mariadb', address: `unix:${config.mariadb.socket}` });
+  let postgres: RunningPostgres | null = config.postgres === null ? null : startPostgres(config.postgres, log, metrics, cache);
 
   return {
     async stop(timeoutMs) {
+      const postgresStopped = postgres?.stop(timeoutMs);
       mysql.stopListening();
       const deadline = performance.now() + timeoutMs;
       // Queued writes go out now; their clients get their results before anything closes.
@@ -187,6 +190,7 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
       }
       for (const client of clients) client.close();
       log.info('stopped', { protocol: 'mariadb' });
+      await postgresStopped;
     },
     reload(next) {
       // Read first: a certificate that cannot be read leaves the running state untouched.
@@ -204,6 +208,12 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
       cache.reconfigure(next.cache);
       metrics.setMaxCallSites(next.metricsMaxCallSites);
       mysql.setServices(mysqlServices(state, log, metrics, clients, cache));
+      if (postgres !== null) postgres.reload(next);
+      else if (next.postgres !== null) {
+        // A listener added by a reload starts now; its address is a restart key only once it runs.
+        warnUnusedReplicas(next.postgres, 'postgres', log);
+        postgres = startPostgres(next.postgres, log, metrics, cache);
+      }
     },
   };
 }

@@ -82,3 +82,62 @@ export function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+// ---- PostgreSQL protocol 3.0, built independently of src/postgres/wire ----
+
+function be32(n: number): number[] {
+  return [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
+}
+
+/** A typed message: type byte, int32 length counting itself, body. */
+export function pgMessage(type: string, body: number[] | Uint8Array = []): Uint8Array {
+  const b = [...body];
+  return Uint8Array.from([type.charCodeAt(0), ...be32(b.length + 4), ...b]);
+}
+
+export function pgCstr(s: string): number[] {
+  return [...new TextEncoder().encode(s), 0];
+}
+
+/** An untyped startup-phase message: int32 length, int32 code, body. */
+export function pgStartupMessage(code: number, body: number[] = []): Uint8Array {
+  return Uint8Array.from([...be32(body.length + 8), ...be32(code), ...body]);
+}
+
+/** StartupMessage for protocol 3.0 with the given parameters. */
+export function pgStartup(parameters: Record<string, string>): Uint8Array {
+  const body: number[] = [];
+  for (const [k, v] of Object.entries(parameters)) body.push(...pgCstr(k), ...pgCstr(v));
+  body.push(0);
+  return pgStartupMessage(196608, body);
+}
+
+export function pgQuery(sql: string): Uint8Array {
+  return pgMessage('Q', pgCstr(sql));
+}
+
+/** Splits a server byte stream into typed messages (for assertions). */
+export function pgMessages(bytes: Uint8Array): { type: string; body: Uint8Array }[] {
+  const out: { type: string; body: Uint8Array }[] = [];
+  let pos = 0;
+  while (pos + 5 <= bytes.length) {
+    const len = ((bytes[pos + 1]! << 24) | (bytes[pos + 2]! << 16) | (bytes[pos + 3]! << 8) | bytes[pos + 4]!) >>> 0;
+    if (pos + 1 + len > bytes.length) break;
+    out.push({ type: String.fromCharCode(bytes[pos]!), body: bytes.subarray(pos + 5, pos + 1 + len) });
+    pos += 1 + len;
+  }
+  return out;
+}
+
+/** The fields of an ErrorResponse body by their one-letter codes. */
+export function pgErrorFields(body: Uint8Array): Record<string, string> {
+  const fields: Record<string, string> = {};
+  let pos = 0;
+  while (pos < body.length && body[pos] !== 0) {
+    const code = String.fromCharCode(body[pos]!);
+    const end = body.indexOf(0, pos + 1);
+    fields[code] = new TextDecoder().decode(body.subarray(pos + 1, end));
+    pos = end + 1;
+  }
+  return fields;
+}

@@ -112,6 +112,9 @@ export function proxyConfig(options: StartProxyOptions = {}): Record<string, unk
   const base: Record<string, unknown> = { proxy: { metrics_listen: `${HOST}:0` } };
   if (protocols.includes('mariadb')) {
     base.mariadb = { listen: `${HOST}:0`, main: { primary: `${HOST}:${options.backendPort ?? 3306}` } };
+  } else {
+    // The MariaDB listener always runs; its default port would collide between parallel proxies.
+    base.mariadb = { listen: `${HOST}:0` };
   }
   if (protocols.includes('postgres')) {
     base.postgres = { listen: `${HOST}:0`, main: { primary: `${HOST}:${options.postgresBackendPort ?? 5432}` } };

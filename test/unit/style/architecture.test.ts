@@ -28,7 +28,7 @@ describe('architecture', () => {
 
   it('keeps the wire codec free of connection and core logic', () => {
     const offenders: string[] = [];
-    for (const file of sources('src/mysql/wire/**/*.ts')) {
+    for (const file of sources('src/{mysql,postgres}/wire/**/*.ts')) {
       for (const spec of importsOf(file)) {
         if (/frontend|backend|batch|cache|proxy/.test(spec)) offenders.push(`${file} imports ${spec}`);
       }

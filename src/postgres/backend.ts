@@ -1,0 +1,194 @@
+// The server-facing side of one client's connection: a Bun socket to PostgreSQL
+// plus the queue of responses it still owes, one per sync point (ReadyForQuery).
+import type { Socket, SocketHandler } from 'bun';
+import type { Address } from '../config/types.ts';
+import { ProxyError } from '../core/errors.ts';
+import { OutQueue } from '../net/out-queue.ts';
+import { pauseReading, resumeReading } from '../net/socket.ts';
+import { Backend } from './wire/constants.ts';
+import { MessageScanner } from './wire/framing.ts';
+
+/**
+ * Receives one response: everything the server sends up to and including the
+ * ReadyForQuery that ends it (a Query's, a Sync's, the startup's).
+ */
+export interface ResponseSink {
+  /** Called for every message as it completes; `body` is set for the types the scanner reads (see WANTED). Borrowed. */
+  onMessage(type: number, body: Uint8Array | null): void;
+  /** Borrowed bytes of the response, in order; copy what must outlive the call. */
+  onBytes(buf: Uint8Array, start: number, end: number): void;
+  /** The ReadyForQuery arrived; `txStatus` is its I/T/E byte. */
+  onEnd(txStatus: number): void;
+  /** The connection was lost before the response ended. */
+  onLost(error: ProxyError): void;
+}
+
+/** Told about the connection's life outside any response. */
+export interface BackendOwner {
+  /** A message outside every expected response (a NotificationResponse while idle, a FATAL before close). */
+  onUnsolicitedMessage(type: number, body: Uint8Array | null): void;
+  onUnsolicitedBytes(buf: Uint8Array, start: number, end: number): void;
+  /** The connection closed; `error` is set when it was not our doing. */
+  onBackendClosed(error: ProxyError | null): void;
+  /** The backend's socket cannot take more bytes (true) or drained (false). */
+  onBackendBackpressure(isFull: boolean): void;
+}
+
+/** Bodies the front end reads: auth codes, keys, statuses, errors, tags, parameter changes. */
+const WANTED = [Backend.Authentication, Backend.BackendKeyData, Backend.ReadyForQuery, Backend.ErrorResponse, Backend.CommandComplete, Backend.ParameterStatus];
+
+const handlers: SocketHandler<PgBackendConnection> = {
+  data(socket, chunk) {
+    socket.data.onData(chunk);
+  },
+  drain(socket) {
+    socket.data.out?.drain();
+  },
+  close(socket, error) {
+    socket.data.onClose(error ?? null);
+  },
+  error(socket, error) {
+    socket.data.onClose(error);
+  },
+  connectError(socket, error) {
+    socket.data.onClose(error);
+  },
+  end(socket) {
+    socket.end();
+  },
+};
+
+let nextBackendId = 1;
+
+export class PgBackendConnection {
+  readonly id = nextBackendId++;
+  readonly address: Address;
+  out: OutQueue | null = null;
+  private socket: Socket<PgBackendConnection> | null = null;
+  private readonly sinks: ResponseSink[] = [];
+  private readonly scanner = new MessageScanner(WANTED);
+  private readonly owner: BackendOwner;
+  private isClosed = false;
+  private pausedBy = 0;
+
+  constructor(address: Address, owner: BackendOwner) {
+    this.address = address;
+    this.owner = owner;
+  }
+
+  get isOpen(): boolean {
+    return !this.isClosed && this.socket !== null;
+  }
+
+  /** Responses still owed. */
+  get pendingResponses(): number {
+    return this.sinks.length;
+  }
+
+  /** True between two messages of the server's stream (an injected message would not corrupt it). */
+  get isAtMessageBoundary(): boolean {
+    return this.scanner.isAtBoundary;
+  }
+
+  async connect(): Promise<void> {
+    const a = this.address;
+    try {
+      const socket =
+        a.kind === 'unix'
+          ? await Bun.connect<PgBackendConnection>({ unix: a.path, socket: handlers, data: this })
+          : await Bun.connect<PgBackendConnection>({ hostname: a.host, port: a.port, socket: handlers, data: this });
+      if (this.isClosed) {
+        socket.end();
+        return;
+      }
+      this.socket = socket;
+      if (a.kind === 'tcp') socket.setNoDelay(true);
+      this.out = new OutQueue(socket as Socket<unknown>, (isFull) => this.owner.onBackendBackpressure(isFull));
+    } catch (cause) {
+      this.isClosed = true;
+      throw new ProxyError('BACKEND_UNAVAILABLE', `cannot connect to backend ${a.text}: ${(cause as Error).message ?? String(cause)}`, { cause, fatal: true });
+    }
+  }
+
+  /** Registers the response that ends at the next ReadyForQuery not yet claimed. */
+  expect(sink: ResponseSink): void {
+    this.sinks.push(sink);
+  }
+
+  write(bytes: Uint8Array, start = 0, end = bytes.length): boolean {
+    return this.out !== null && this.out.write(bytes, start, end);
+  }
+
+  /** Stop reading from the server (the client cannot take more). Counted: each pause needs its resume. */
+  pause(): void {
+    if (this.pausedBy++ === 0 && this.socket) pauseReading(this.socket as Socket<unknown>);
+  }
+
+  resume(): void {
+    if (this.pausedBy > 0 && --this.pausedBy === 0 && this.socket) resumeReading(this.socket as Socket<unknown>);
+  }
+
+  onData(chunk: Uint8Array): void {
+    const scanner = this.scanner;
+    let pos = 0;
+    let runStart = 0;
+    try {
+      for (;;) {
+        const end = scanner.next(chunk, pos);
+        if (end < 0) break;
+        pos = end;
+        const head = this.sinks[0];
+        if (head === undefined) {
+          this.owner.onUnsolicitedBytes(chunk, runStart, end);
+          runStart = end;
+          this.owner.onUnsolicitedMessage(scanner.type, scanner.body);
+          continue;
+        }
+        head.onMessage(scanner.type, scanner.body);
+        if (scanner.type === Backend.ReadyForQuery) {
+          const status = scanner.body![0] ?? 0;
+          head.onBytes(chunk, runStart, end);
+          runStart = end;
+          this.sinks.shift();
+          head.onEnd(status);
+          if (this.isClosed) return;
+        }
+      }
+      if (runStart < chunk.length) {
+        const head = this.sinks[0];
+        if (head === undefined) this.owner.onUnsolicitedBytes(chunk, runStart, chunk.length);
+        else head.onBytes(chunk, runStart, chunk.length);
+      }
+    } catch (error) {
+      const failure = error instanceof ProxyError ? error : new ProxyError('INTERNAL', `backend stream error: ${String(error)}`, { cause: error });
+      this.close(failure);
+    }
+  }
+
+  onClose(error: Error | null): void {
+    if (this.isClosed) return;
+    const reason = error ? `: ${error.message}` : '';
+    const failure =
+      this.socket === null
+        ? new ProxyError('BACKEND_UNAVAILABLE', `cannot connect to backend ${this.address.text}${reason}`, { fatal: true, cause: error ?? undefined })
+        : new ProxyError('BACKEND_LOST', `lost connection to backend ${this.address.text}${reason}`, { fatal: true, cause: error ?? undefined });
+    this.fail(failure, true);
+  }
+
+  /** Closes the connection; pending responses are told it was lost. Idempotent. */
+  close(reason: ProxyError | null = null): void {
+    if (this.isClosed) return;
+    this.fail(reason ?? new ProxyError('BACKEND_LOST', `connection to backend ${this.address.text} closed`, { fatal: true }), reason !== null);
+  }
+
+  private fail(error: ProxyError, isUnexpected: boolean): void {
+    this.isClosed = true;
+    this.out?.close();
+    const socket = this.socket;
+    this.socket = null;
+    socket?.end();
+    const pending = this.sinks.splice(0);
+    for (const sink of pending) sink.onLost(error);
+    this.owner.onBackendClosed(isUnexpected ? error : null);
+  }
+}

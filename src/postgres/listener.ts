@@ -1,0 +1,186 @@
+// The PostgreSQL side of the proxy: its services per config generation, its listener, stop and reload.
+import type { Config, ProtocolConfig } from '../config/types.ts';
+import type { QueryCache } from '../core/cache/query-cache.ts';
+import { KeyInterner } from '../core/batch/eligibility.ts';
+import type { EngineServices } from '../core/session/index.ts';
+import { TtlOnWriteWarner } from '../core/sql/index.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics/registry.ts';
+import { CancelKeys } from './cancel-keys.ts';
+import type { PgClientConnection } from './frontend.ts';
+import { PgServer } from './server.ts';
+import { PgWriteBatcher, type PgWrite } from './write-batcher.ts';
+import { BatchManager } from '../core/batch/batch-manager.ts';
+import { DEFAULT_POLICY_OPTIONS } from '../core/batch/template-policy.ts';
+import type { PgServices } from './services.ts';
+
+export interface RunningPostgres {
+  stop(timeoutMs: number): Promise<void>;
+  reload(config: Config): void;
+}
+
+interface PgState {
+  config: ProtocolConfig;
+  isShuttingDown: boolean;
+  writes: BatchManager<PgWrite>;
+  /** Managers of earlier configs, draining the writes queued before a reload. */
+  retired: BatchManager<PgWrite>[];
+}
+
+/** One write batcher per config generation. */
+function createWriteBatching(config: ProtocolConfig, metrics: Metrics, log: Logger): BatchManager<PgWrite> {
+  const wb = config.writeBatch;
+  const batcher = new PgWriteBatcher({ pipelined: (size) => size > 0 && metrics.batchExecuted('transaction') });
+  return new BatchManager<PgWrite>(
+    {
+      initialDelayMs: wb.initialDelayMs,
+      minDelayMs: wb.minDelayMs,
+      maxDelayMs: wb.maxDelayMs,
+      writeThreshold: wb.writeThreshold,
+      adaptiveStep: wb.adaptiveStep,
+      intervalSeconds: wb.metricsIntervalSeconds,
+      maxBatchSize: wb.maxBatchSize,
+      maxBatchBytes: batcher.maxBatchBytes,
+      timeoutMs: wb.timeoutMs,
+      maxInFlight: wb.maxConcurrentBatches,
+      latencyBudgetMs: wb.maxDelayMs,
+      policy: { ...DEFAULT_POLICY_OPTIONS, probeIntervalMs: wb.probeIntervalMs },
+    },
+    batcher,
+    {
+      queuedChanged: (queued) => metrics.setWriteQueued(queued),
+      batchStarted: (site, size, waitedSeconds) => metrics.observeBatch(site, size, waitedSeconds),
+      batchFinished: (site, size, seconds) => {
+        metrics.observeBatchLatency(site, seconds);
+        metrics.writesBatched(size);
+      },
+      delayChanged: (adjustment, delayMs, opsPerSecond) => {
+        metrics.setWriteCurrentDelayMs(delayMs);
+        metrics.setWriteOpsPerSecond(opsPerSecond);
+        if (adjustment !== 'none') metrics.delayAdjusted(adjustment);
+      },
+      modeChanged: (site, change) => {
+        metrics.writeModeSwitched(change.mode);
+        log.info(change.mode === 'alone' ? 'batching does not pay for a template; its writes run alone' : 'batching pays again for a template', {
+          protocol: 'postgres',
+          site,
+          batched_ms: change.batchedMeanMs.toFixed(2),
+          alone_ms: change.aloneMeanMs.toFixed(2),
+        });
+      },
+      ranAlone: () => metrics.writeExcludedFromBatch('not_paying'),
+    },
+  );
+}
+
+function templateId(template: string): string {
+  return `t${(Bun.hash(template) & 0xffffffffn).toString(16).padStart(8, '0')}`;
+}
+
+function pgServices(state: PgState, log: Logger, metrics: Metrics, clients: Set<PgClientConnection>, cache: QueryCache, cancelKeys: CancelKeys): PgServices {
+  const config = state.config;
+  const protocolLog = log.child({ protocol: 'postgres' });
+  const batchKeys = new KeyInterner();
+  const sites = new KeyInterner();
+  const templateSites = new Map<string, string>();
+  const ttlWarner = new TtlOnWriteWarner({ log: (message) => protocolLog.warn(message), onWarn: () => metrics.hintWarning('ttl_on_write') });
+  const engine: EngineServices = {
+    cache,
+    hasBatcher: true,
+    // Read at call time: a reload turns batching on or off for connections already open.
+    get isBatchingEnabled() {
+      return state.config.writeBatch.enabled;
+    },
+    onWriteExcluded: (reason) => metrics.writeExcludedFromBatch(reason),
+    internBatchKey: (key) => batchKeys.intern(key),
+  };
+  return {
+    config,
+    log: protocolLog,
+    engine,
+    cancelKeys,
+    get isShuttingDown() {
+      return state.isShuttingDown;
+    },
+    onClientOpen(client) {
+      clients.add(client);
+      metrics.clientConnected('postgres', 1);
+    },
+    onClientClose(client) {
+      if (clients.delete(client)) metrics.clientConnected('postgres', -1);
+    },
+    onBackendError(kind) {
+      metrics.backendError('postgres', config.defaultGroup, kind);
+    },
+    observeQuery(statement, isCached, seconds) {
+      const hints = statement?.hints;
+      metrics.observeQuery('postgres', statement?.kind ?? 'other', isCached, hints?.file ?? null, hints?.line ?? null, seconds);
+    },
+    inspectHints(statement) {
+      if (statement.hasTtlOnWrite) ttlWarner.check(statement);
+      for (let i = 0; i < statement.hintWarnings; i++) metrics.hintWarning('out_of_range');
+    },
+    enqueueWrite: (write) => state.writes.enqueue(write),
+    // A write queued before a reload may still sit in a retired manager.
+    cancelWrite: (write) => {
+      if (!state.writes.cancel(write)) for (const manager of state.retired) if (manager.cancel(write)) return;
+    },
+    batchSite(statement) {
+      const { file, line } = statement.hints;
+      if (file !== null) return sites.intern(`${file}:${line ?? ''}`);
+      const template = statement.batchKey();
+      let site = templateSites.get(template);
+      if (site === undefined) {
+        if (templateSites.size >= 10_000) templateSites.clear();
+        site = templateId(template);
+        templateSites.set(template, site);
+      }
+      return site;
+    },
+  };
+}
+
+/** Starts the `[postgres]` listener. */
+export function startPostgres(config: ProtocolConfig, log: Logger, metrics: Metrics, cache: QueryCache): RunningPostgres {
+  const clients = new Set<PgClientConnection>();
+  const cancelKeys = new CancelKeys(log.child({ protocol: 'postgres' }));
+  const state: PgState = { config, isShuttingDown: false, writes: createWriteBatching(config, metrics, log), retired: [] };
+  const server = new PgServer(pgServices(state, log, metrics, clients, cache, cancelKeys));
+  const address = server.listen(config.listen, config.socket);
+  log.info('listening', { protocol: 'postgres', address });
+  if (config.socket !== null) log.info('listening', { protocol: 'postgres', address: `unix:${config.socket}` });
+  return {
+    async stop(timeoutMs) {
+      server.stopListening();
+      state.isShuttingDown = true;
+      const deadline = performance.now() + timeoutMs;
+      // Queued writes go out now; their clients get their results before anything closes.
+      const drained = Promise.all([state.writes, ...state.retired].map((m) => m.drain()));
+      await Promise.race([drained, Bun.sleep(timeoutMs)]);
+      // Let responses in flight finish; idle clients are told 57P01 and closed at once.
+      while (performance.now() < deadline) {
+        for (const client of clients) if (client.isIdle) client.shutdown();
+        if (clients.size === 0) break;
+        await Bun.sleep(10);
+      }
+      for (const client of clients) client.shutdown();
+      log.info('stopped', { protocol: 'postgres' });
+    },
+    reload(next) {
+      if (next.postgres === null) {
+        log.warn('reload: [postgres] was removed; the listener keeps running until restart');
+        return;
+      }
+      const hasBatchingChanged = JSON.stringify(next.postgres.writeBatch) !== JSON.stringify(state.config.writeBatch);
+      state.config = next.postgres;
+      if (hasBatchingChanged) {
+        const previous = state.writes;
+        state.writes = createWriteBatching(next.postgres, metrics, log);
+        // Writes already queued there still go out; new ones join the new manager.
+        state.retired.push(previous);
+        void previous.drain().then(() => state.retired.splice(state.retired.indexOf(previous), 1));
+      }
+      server.setServices(pgServices(state, log, metrics, clients, cache, cancelKeys));
+    },
+  };
+}

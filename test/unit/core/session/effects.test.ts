@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'bun:test';
+import { applyEffects, SessionState } from '../../../../src/core/session/index.ts';
+import { parseStatement, type SqlDialect } from '../../../../src/core/sql/index.ts';
+
+function run(sql: string, dialect: SqlDialect = 'postgres', outcome = { isOk: true, statementsRun: 1 }): SessionState {
+  const s = new SessionState(dialect === 'postgres' ? 'postgres' : 'mariadb', 'main');
+  s.database = 'start';
+  applyEffects(s, parseStatement(sql, dialect), outcome);
+  return s;
+}
+
+describe('applyEffects', () => {
+  it('marks the session untracked after SET, RESET, DISCARD, PREPARE and temporary tables on PostgreSQL', () => {
+    for (const sql of ["SET search_path = 'x'", 'RESET ALL', 'DISCARD ALL', 'PREPARE p AS SELECT 1', 'CREATE TEMP TABLE t (a int)', 'CREATE TEMPORARY TABLE t (a int)', 'DECLARE c CURSOR WITH HOLD FOR SELECT 1']) {
+      expect({ sql, untracked: run(sql).hasUntrackedState }).toEqual({ sql, untracked: true });
+    }
+  });
+
+  it('follows a client_encoding change as the session charset instead of giving up on the session', () => {
+    const s = run("SET client_encoding = 'LATIN1'");
+    expect(s.hasUntrackedState).toBe(false);
+    expect(s.charset).toContain('LATIN1');
+  });
+
+  it('leaves the session alone after plain reads and writes', () => {
+    for (const sql of ['SELECT 1', 'INSERT INTO t VALUES (1)', 'UPDATE t SET a = 1', 'BEGIN', 'COMMIT', 'CREATE TABLE t (a int)']) {
+      expect(run(sql).hasUntrackedState).toBe(false);
+    }
+  });
+
+  it('applies nothing when the statement failed', () => {
+    expect(run('RESET ALL', 'postgres', { isOk: false, statementsRun: 0 }).hasUntrackedState).toBe(false);
+  });
+
+  it('marks a multi-statement text that ran more than one statement untracked', () => {
+    expect(run('SELECT 1; SELECT 2', 'postgres', { isOk: true, statementsRun: 2 }).hasUntrackedState).toBe(true);
+  });
+
+  it('follows USE and LOCK TABLES on MariaDB', () => {
+    expect(run('USE other', 'mysql').database).toBe('other');
+    const locked = run('LOCK TABLES t WRITE', 'mysql');
+    expect(locked.hasTableLocks).toBe(true);
+    expect(locked.isInTransaction).toBe(true);
+  });
+});
