@@ -4,6 +4,8 @@ import { unlinkSync, existsSync } from 'node:fs';
 import type { Address } from '../config/types.ts';
 import { ClientAdmission, refusalMessage, type AdmissionLimits, type AdmissionTicket } from '../net/admission.ts';
 import { clientsForLimit, openFileLimit } from '../net/fd-limit.ts';
+import { deepenListenBacklog } from '../net/listen-backlog.ts';
+import { listenFailure } from '../net/listen-failure.ts';
 import { errorResponseFor } from './errors.ts';
 import { PgClientConnection } from './frontend.ts';
 import type { PgServices } from './services.ts';
@@ -109,8 +111,14 @@ export class PgServer {
     const handlers = handlersFor(() => this.services, this.admission);
     let bound: string;
     if (address.kind === 'tcp') {
-      const listener = Bun.listen<PgClientConnection>({ hostname: address.host, port: address.port, socket: handlers });
+      let listener: TCPSocketListener<PgClientConnection>;
+      try {
+        listener = Bun.listen<PgClientConnection>({ hostname: address.host, port: address.port, socket: handlers });
+      } catch (error) {
+        throw listenFailure('[postgres] listen', address.text, error);
+      }
       this.listeners.push(listener);
+      deepenListenBacklog(listener.port);
       bound = `${address.host.includes(':') ? `[${address.host}]` : address.host}:${listener.port}`;
     } else {
       this.listeners.push(this.listenUnix(address.path, handlers));
@@ -121,9 +129,13 @@ export class PgServer {
   }
 
   private listenUnix(path: string, handlers: SocketHandler<PgClientConnection>): UnixSocketListener<PgClientConnection> {
-    // A stale socket file from a crashed run would make listen fail.
-    if (existsSync(path)) unlinkSync(path);
-    return Bun.listen<PgClientConnection>({ unix: path, socket: handlers });
+    try {
+      // A stale socket file from a crashed run would make listen fail.
+      if (existsSync(path)) unlinkSync(path);
+      return Bun.listen<PgClientConnection>({ unix: path, socket: handlers });
+    } catch (error) {
+      throw listenFailure('[postgres] listen', `unix:${path}`, error);
+    }
   }
 
   /** Stops accepting new connections; existing ones continue. */
