@@ -228,8 +228,8 @@ function protocolSection<Extra extends Record<string, TSchema>>(protocol: string
       writebatch_max_concurrent_batches: Type.Integer({
         minimum: 1,
         maximum: 1000,
-        default: 4,
-        description: 'Batches of one statement template that may run at once; past it, gathered writes wait for one to finish.',
+        default: 1,
+        description: 'Batches of one statement template that run at once before gathered writes wait for one to finish (a write that waited its whole delay still leaves, up to twice this). 1: classic group commit, the largest batches.',
       }),
       writebatch_probe_interval_ms: Type.Integer({
         minimum: 0,

@@ -44,7 +44,7 @@ describe('loadConfig with no file', () => {
       adaptiveStep: 1.5,
       metricsIntervalSeconds: 60,
       timeoutMs: 30_000,
-      maxConcurrentBatches: 4,
+      maxConcurrentBatches: 1,
       probeIntervalMs: 5000,
     });
   });
