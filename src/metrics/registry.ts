@@ -161,7 +161,8 @@ export class Metrics {
   private readonly connectionChildren: Record<Protocol, GaugeChild>;
   private readonly backendLabels = new BoundedLabels(MAX_BACKENDS);
   private readonly backendChildren = new Map<string, CounterChild[]>();
-  private readonly batchSiteLabels: BoundedLabels;
+  /** Batch sites age like query call sites: junk `file:` hints crowd real ones out for minutes, not until restart. */
+  private readonly batchSiteLabels: CallSiteLabels;
   private readonly batchSites = new Map<string, BatchSiteMetrics>();
   private readonly delayChildren: Record<DelayDirection, CounterChild>;
   private readonly modeChildren: Record<WriteMode, CounterChild>;
@@ -180,9 +181,15 @@ export class Metrics {
       this.queryLatency.removeWhere(matches);
     });
     // Call sites age once a minute; unref'd so it never keeps a process alive.
-    const ageing = setInterval(() => this.callSites.tick(), CALL_SITE_TICK_MS);
+    this.batchSiteLabels = new CallSiteLabels(options.maxCallSites, (site) => {
+      this.batchSites.delete(site.file);
+      const matches = (labels: Record<string, string>): boolean => labels['site'] === site.file;
+      this.writeBatchSize.removeWhere(matches);
+      this.writeBatchDelay.removeWhere(matches);
+      this.writeBatchLatency.removeWhere(matches);
+    });
+    const ageing = setInterval(() => this.ageLabels(), CALL_SITE_TICK_MS);
     (ageing as { unref?: () => void }).unref?.();
-    this.batchSiteLabels = new BoundedLabels(options.maxCallSites);
     const registers = [this.registry];
     if (options.collectDefaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
 
@@ -304,6 +311,12 @@ export class Metrics {
   }
 
   /** `[proxy] metrics_max_call_sites` after a reload: applies to sites not yet seen. */
+  /** One step of the call sites' and batch sites' ageing clock (once a minute in the proxy). */
+  ageLabels(): void {
+    this.callSites.tick();
+    this.batchSiteLabels.tick();
+  }
+
   setMaxCallSites(max: number): void {
     this.callSites.setMax(max);
     this.batchSiteLabels.setMax(max);
@@ -387,12 +400,11 @@ export class Metrics {
 
   /**
    * The histograms for one batch site: `file:line` from the hint, or a short
-   * template id. Resolve once per batch key and keep the result.
+   * template id; past metrics_max_call_sites, `other`.
    */
   batchSite(site: string): BatchSiteMetrics {
-    const known = this.batchSites.get(site);
-    if (known !== undefined) return known;
-    const label = this.batchSiteLabels.label(site);
+    // Resolved on every use, which is what keeps a busy site from ageing out.
+    const label = this.batchSiteLabels.resolve(site, null).file;
     let metrics = this.batchSites.get(label);
     if (metrics === undefined) {
       const size = this.writeBatchSize.child({ site: label });
@@ -406,8 +418,6 @@ export class Metrics {
       });
       this.batchSites.set(label, metrics);
     }
-    // Sites past the cap resolve to the shared `other` entry without being stored.
-    if (label === site) this.batchSites.set(site, metrics);
     return metrics;
   }
 

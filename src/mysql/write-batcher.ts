@@ -74,10 +74,20 @@ interface ServerFacts {
   isRollbackOnTimeout: boolean;
   /** sql_mode has NO_AUTO_VALUE_ON_ZERO: a 0 stored in an AUTO_INCREMENT column is a 0, not a new id. */
   isNoAutoValueOnZero: boolean;
+  learnedAtMs: number;
 }
+
+/**
+ * How long learned server and table facts are trusted. A migration that adds
+ * or drops an AUTO_INCREMENT column or a primary key is seen within this
+ * long; the batch that reads them again runs as a transaction, never merged.
+ */
+const FACTS_TTL_MS = 5000;
 
 /** Per table: whether information_schema found it, and its AUTO_INCREMENT column, if any. */
 interface TableFacts {
+  /** When they were read: facts older than FACTS_TTL_MS are read again (a table may be altered). */
+  learnedAtMs: number;
   isKnown: boolean;
   autoIncrementColumn: string | null;
   /** The column of a one-column PRIMARY KEY of an integer type, if the table has one. */
@@ -361,6 +371,9 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     const ok = readOkHeader(okBytes);
     const increment = this.serverFacts.get(this.group)!.autoIncrementIncrement;
     const warnings = ok.warnings === 0 ? null : await this.warningsByRow(backend, members[0]!.key, members.length, ok.warnings, isDeprecateEof);
+    // With explicit ids, the server reports the last row's id only if the column is still
+    // AUTO_INCREMENT; 0 means it no longer is (the facts were stale), and then every member's is 0.
+    if (explicitIds !== null && ok.lastInsertId !== explicitIds[explicitIds.length - 1]) explicitIds = explicitIds.map(() => 0);
     members.forEach((m, i) => {
       // An explicit id is the member's insert id, as directly; LAST_INSERT_ID() stays as it was.
       const id = explicitIds !== null ? explicitIds[i]! : ok.lastInsertId === 0 ? 0 : ok.lastInsertId + i * increment;
@@ -494,9 +507,12 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
 
   /** SQL that learns the server and table facts, or null when they are already known. */
   private factsQueryFor(first: MysqlWrite, tableKey: string): string | null {
-    const needsServer = !this.serverFacts.has(this.group);
+    const now = performance.now();
+    const server = this.serverFacts.get(this.group);
+    const needsServer = server === undefined || now - server.learnedAtMs > FACTS_TTL_MS;
     const name = tableOf(first);
-    const needsTable = name !== null && !this.tableFacts.has(tableKey);
+    const table = this.tableFacts.get(tableKey);
+    const needsTable = name !== null && (table === undefined || now - table.learnedAtMs > FACTS_TTL_MS);
     if (!needsServer && !needsTable) return null;
     let tableColumns = 'NULL, 0, NULL, NULL';
     if (name !== null) {
@@ -526,11 +542,12 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
       maxAllowedPacket: Number(row[2] ?? 4194304),
       isRollbackOnTimeout: row[3] === '1',
       isNoAutoValueOnZero: row[8] !== '0',
+      learnedAtMs: performance.now(),
     });
     if (tableKey === '') return;
     const primaryKey = row[6] ?? null;
     const isIntegerKey = primaryKey !== null && !primaryKey.includes(',') && INTEGER_TYPES.has((row[7] ?? '').toLowerCase());
-    this.tableFacts.set(tableKey, { isKnown: row[5] === '1', autoIncrementColumn: row[4] ?? null, integerPrimaryKey: isIntegerKey ? primaryKey : null });
+    this.tableFacts.set(tableKey, { learnedAtMs: performance.now(), isKnown: row[5] === '1', autoIncrementColumn: row[4] ?? null, integerPrimaryKey: isIntegerKey ? primaryKey : null });
   }
 
   private async previousId(response: Promise<Captured> | null, runner: BatchClient, isDeprecateEof: boolean): Promise<number | null> {

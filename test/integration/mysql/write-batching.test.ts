@@ -759,3 +759,34 @@ describe('DELETEs by primary key merged into one DELETE ... IN (...) RETURNING',
     await direct.query('DROP TABLE IF EXISTS wb_del');
   }, 120_000);
 });
+
+describe('a table altered while the proxy runs', () => {
+  it('reports the insert ids a direct client would get after AUTO_INCREMENT is dropped', async () => {
+    await direct.query('DROP TABLE IF EXISTS wb_alter');
+    await direct.query('CREATE TABLE wb_alter (id INT AUTO_INCREMENT PRIMARY KEY, v INT) ENGINE=InnoDB');
+    await using proxy = await startProxy({ ini: '[mariadb]\nwritebatch_enabled = true\nwritebatch_probe_interval_ms = 0' });
+    const clients = await connectPrepared(proxy.port, 16, 'INSERT INTO wb_alter (id, v) VALUES (?, ?)');
+    const problems: string[] = [];
+    const round = async (base: number, expectedId: (id: number) => number): Promise<void> => {
+      await Promise.all(clients.map(async ({ statement }, i) => {
+        for (let k = 0; k < 20; k++) {
+          const id = base + i * 100 + k;
+          const out = await statement.execute([BigInt(id), 1n]).catch((e: unknown) => String(e));
+          if (typeof out === 'string' || out.insertId !== expectedId(id)) problems.push(`id ${id}: ${JSON.stringify(out)}`);
+        }
+      }));
+    };
+    try {
+      await round(10_000, (id) => id);
+      await direct.query('ALTER TABLE wb_alter MODIFY id INT NOT NULL');
+      const [check] = await direct.query('INSERT INTO wb_alter (id, v) VALUES (1, 1)');
+      expect((check as ResultSetHeader).insertId).toBe(0);
+      await round(20_000, () => 0);
+    } finally {
+      for (const { client } of clients) client.quit();
+    }
+    expect(problems.slice(0, 5)).toEqual([]);
+    expect(await proxy.metricValue('tqdbproxy_write_batch_method_total', { method: 'multi_row_insert' })).toBeGreaterThan(0);
+    await direct.query('DROP TABLE IF EXISTS wb_alter');
+  }, 120_000);
+});

@@ -47,6 +47,25 @@ describe('CallSiteLabels ageing', () => {
   });
 });
 
+describe('batch site ageing', () => {
+  it('drops an idle batch site from /metrics so a new one gets its own label, while a busy one stays', async () => {
+    const metrics = new Metrics({ maxCallSites: 2, collectDefaultMetrics: false });
+    metrics.observeBatch('junk.php:1', 3, 0.001);
+    metrics.observeBatch('busy.php:2', 3, 0.001);
+    metrics.observeBatch('legit.php:7', 3, 0.001);
+    expect(await metrics.registry.metrics()).toContain('site="other"');
+    for (let t = 0; t < IDLE_TICKS_BEFORE_EVICTION; t++) {
+      metrics.ageLabels();
+      metrics.observeBatchLatency('busy.php:2', 0.001);
+    }
+    metrics.observeBatch('legit.php:7', 3, 0.001);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('site="legit.php:7"');
+    expect(text).toContain('site="busy.php:2"');
+    expect(text).not.toContain('junk.php');
+  });
+});
+
 describe('file: hint values', () => {
   it('rejects control characters, quotes and spaces with a warning, so they never become labels', () => {
     for (const junk of ['a\u001b[31m.php', 'a\u0000b', 'a"b', "x'y", 'a{b}']) {
