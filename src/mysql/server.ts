@@ -3,8 +3,7 @@ import type { Socket, SocketHandler, TCPSocketListener, UnixSocketListener } fro
 import { deepenListenBacklog } from '../net/listen-backlog.ts';
 import { unlinkSync, existsSync } from 'node:fs';
 import type { Address } from '../config/types.ts';
-import { ClientAdmission, refusalMessage, type AdmissionLimits, type AdmissionTicket } from '../net/admission.ts';
-import { clientsForLimit, openFileLimit } from '../net/fd-limit.ts';
+import { ListenerAdmission } from '../net/listener-admission.ts';
 import { listenFailure } from '../net/listen-failure.ts';
 import { errPacketFor } from './errors.ts';
 import { ClientConnection } from './frontend.ts';
@@ -12,17 +11,14 @@ import type { MysqlServices } from './services.ts';
 import { writeErr } from './wire/packets/err.ts';
 import { PacketWriter } from './wire/writer.ts';
 
-/** Refusals are logged at most this often, so a connect flood cannot flood the log too. */
-const REFUSAL_LOG_INTERVAL_MS = 1_000;
-
 /** Socket handlers are defined once; per-connection state lives in `socket.data`. */
-function handlersFor(getServices: () => MysqlServices, admission: Admission): SocketHandler<ClientConnection> {
+function handlersFor(getServices: () => MysqlServices, admission: ListenerAdmission): SocketHandler<ClientConnection> {
   return {
     open(socket) {
       const services = getServices();
-      const ticket = admission.admit(services);
+      const ticket = admission.admit(services.config, services.log);
       if (ticket === null) {
-        socket.end(admission.refusalPacket);
+        socket.end(admission.refusal);
         return;
       }
       const client = new ClientConnection(socket, services, ticket);
@@ -50,61 +46,17 @@ function handlersFor(getServices: () => MysqlServices, admission: Admission): So
   };
 }
 
-/** The listener's admission counters, plus the pre-handshake ERR 1040 that refused clients get. */
-class Admission {
-  private readonly counters: ClientAdmission;
-  /** max_client_connections = 0: derived once from the open-file limit at start. */
-  private readonly automaticMaxClients: number;
-  private current: AdmissionLimits = { maxClients: 0, maxPendingHandshakes: 1 };
-  refusalPacket = new Uint8Array(0);
-  private lastLoggedAtMs = 0;
-  private refusedSinceLog = 0;
-  private hasWarnedClamp = false;
-
-  constructor() {
-    this.automaticMaxClients = clientsForLimit(openFileLimit());
-    this.counters = new ClientAdmission(() => this.current);
-  }
-
-  admit(services: MysqlServices): AdmissionTicket | null {
-    const config = services.config;
-    // A cap above what the descriptors allow would let accept() fail with
-    // EMFILE, and Bun then leaves the client in the backlog with no answer at
-    // all: clamp it, so the client past the limit gets 1040 instead.
-    const fdCap = this.automaticMaxClients > 0 ? this.automaticMaxClients : Number.MAX_SAFE_INTEGER;
-    const configured = config.maxClientConnections;
-    if (configured > fdCap && !this.hasWarnedClamp) {
-      this.hasWarnedClamp = true;
-      services.log.warn('max_client_connections is above what the open-file limit allows; serving fewer', { max_client_connections: configured, serving: fdCap, open_file_limit: openFileLimit()?.soft ?? 'unknown' });
-    }
-    this.current = {
-      maxClients: configured > 0 ? Math.min(configured, fdCap) : this.automaticMaxClients,
-      maxPendingHandshakes: config.maxPendingHandshakes,
-    };
-    const result = this.counters.admit();
-    if (typeof result !== 'string') return result;
-    const message = refusalMessage(result, this.current);
-    // Before the greeting: sequence 0 and no SQLSTATE, as mariadbd's own 1040.
-    const w = new PacketWriter().begin();
-    writeErr(w, errPacketFor('TOO_MANY_CONNECTIONS', message), false);
-    w.end(0);
-    this.refusalPacket = Uint8Array.from(w.finish()); // owned: reused for every refusal until the next one
-    this.refusedSinceLog++;
-    const now = performance.now();
-    if (now - this.lastLoggedAtMs >= REFUSAL_LOG_INTERVAL_MS) {
-      services.log.warn('refusing connections', { reason: message, refused: this.refusedSinceLog, clients: this.counters.openClients, logging_in: this.counters.pendingHandshakes });
-      this.lastLoggedAtMs = now;
-      this.refusedSinceLog = 0;
-    }
-    return null;
-  }
-}
-
 export class MysqlServer {
   private listeners: (TCPSocketListener<ClientConnection> | UnixSocketListener<ClientConnection>)[] = [];
   private services: MysqlServices;
   readonly clients = new Set<ClientConnection>();
-  private readonly admission = new Admission();
+  private readonly admission = new ListenerAdmission((message) => {
+    // Before the greeting: sequence 0 and no SQLSTATE, as mariadbd's own 1040.
+    const w = new PacketWriter().begin();
+    writeErr(w, errPacketFor('TOO_MANY_CONNECTIONS', message), false);
+    w.end(0);
+    return Uint8Array.from(w.finish()); // owned: the writer is not kept
+  });
 
   constructor(services: MysqlServices) {
     this.services = services;

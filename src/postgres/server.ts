@@ -2,8 +2,7 @@
 import type { Socket, SocketHandler, TCPSocketListener, UnixSocketListener } from 'bun';
 import { unlinkSync, existsSync } from 'node:fs';
 import type { Address } from '../config/types.ts';
-import { ClientAdmission, refusalMessage, type AdmissionLimits, type AdmissionTicket } from '../net/admission.ts';
-import { clientsForLimit, openFileLimit } from '../net/fd-limit.ts';
+import { ListenerAdmission } from '../net/listener-admission.ts';
 import { deepenListenBacklog } from '../net/listen-backlog.ts';
 import { listenFailure } from '../net/listen-failure.ts';
 import { errorResponseFor } from './errors.ts';
@@ -12,15 +11,12 @@ import type { PgServices } from './services.ts';
 import { writeErrorResponse } from './wire/messages.ts';
 import { MessageWriter } from './wire/writer.ts';
 
-/** Refusals are logged at most this often, so a connect flood cannot flood the log too. */
-const REFUSAL_LOG_INTERVAL_MS = 1_000;
-
 /** Socket handlers are defined once; per-connection state lives in `socket.data`. */
-function handlersFor(getServices: () => PgServices, admission: Admission): SocketHandler<PgClientConnection> {
+function handlersFor(getServices: () => PgServices, admission: ListenerAdmission): SocketHandler<PgClientConnection> {
   return {
     open(socket) {
       const services = getServices();
-      const ticket = admission.admit(services);
+      const ticket = admission.admit(services.config, services.log);
       if (ticket === null) {
         // PostgreSQL's own answer when it is full: FATAL 53300, before anything else.
         socket.end(admission.refusal);
@@ -49,50 +45,10 @@ function handlersFor(getServices: () => PgServices, admission: Admission): Socke
   };
 }
 
-/**
- * The listener's admission counters (max_client_connections,
- * max_pending_handshakes), and the ErrorResponse refused clients get.
- */
-class Admission {
-  private readonly counters: ClientAdmission;
-  /** max_client_connections = 0: derived once from the open-file limit at start. */
-  private readonly automaticMaxClients: number;
-  private current: AdmissionLimits = { maxClients: 0, maxPendingHandshakes: 1 };
-  refusal = new Uint8Array(0);
-  private lastLoggedAtMs = 0;
-  private refusedSinceLog = 0;
-
-  constructor() {
-    this.automaticMaxClients = clientsForLimit(openFileLimit());
-    this.counters = new ClientAdmission(() => this.current);
-  }
-
-  admit(services: PgServices): AdmissionTicket | null {
-    const config = services.config;
-    // Above the descriptor limit accept() would fail and leave the client unanswered: clamp.
-    const fdCap = this.automaticMaxClients > 0 ? this.automaticMaxClients : Number.MAX_SAFE_INTEGER;
-    const configured = config.maxClientConnections;
-    this.current = {
-      maxClients: configured > 0 ? Math.min(configured, fdCap) : this.automaticMaxClients,
-      maxPendingHandshakes: config.maxPendingHandshakes,
-    };
-    const result = this.counters.admit();
-    if (typeof result !== 'string') return result;
-    const message = refusalMessage(result, this.current);
-    this.refusal = Uint8Array.from(writeErrorResponse(new MessageWriter(), errorResponseFor('TOO_MANY_CONNECTIONS', message)).finish()); // owned: reused until the next refusal
-    this.refusedSinceLog++;
-    const now = performance.now();
-    if (now - this.lastLoggedAtMs >= REFUSAL_LOG_INTERVAL_MS) {
-      services.log.warn('refusing connections', { reason: message, refused: this.refusedSinceLog, clients: this.counters.openClients, logging_in: this.counters.pendingHandshakes });
-      this.lastLoggedAtMs = now;
-      this.refusedSinceLog = 0;
-    }
-    return null;
-  }
-}
-
 export class PgServer {
-  private readonly admission = new Admission();
+  private readonly admission = new ListenerAdmission((message) =>
+    Uint8Array.from(writeErrorResponse(new MessageWriter(), errorResponseFor('TOO_MANY_CONNECTIONS', message)).finish()), // owned: the writer is not kept
+  );
   private listeners: (TCPSocketListener<PgClientConnection> | UnixSocketListener<PgClientConnection>)[] = [];
   private services: PgServices;
   readonly clients = new Set<PgClientConnection>();
