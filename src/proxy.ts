@@ -6,7 +6,7 @@ import { MysqlServer } from './mysql/server.ts';
 import type { MysqlServices } from './mysql/services.ts';
 import type { ClientConnection } from './mysql/frontend.ts';
 import { BatchManager } from './core/batch/batch-manager.ts';
-import { DEFAULT_POLICY_OPTIONS } from './core/batch/template-policy.ts';
+import { createBatchManager, templateId } from './write-batching.ts';
 import { KeyInterner } from './core/batch/eligibility.ts';
 import { MysqlWriteBatcher, type MysqlWrite } from './mysql/write-batcher.ts';
 import type { ProtocolConfig } from './config/types.ts';
@@ -24,54 +24,8 @@ export interface RunningProxy {
 
 /** One write batcher per protocol config generation. */
 function createWriteBatching(config: ProtocolConfig, metrics: Metrics, log: Logger): BatchManager<MysqlWrite> {
-  const wb = config.writeBatch;
   const batcher = new MysqlWriteBatcher(config.defaultGroup, { method: (m) => metrics.batchExecuted(m) });
-  const manager = new BatchManager<MysqlWrite>(
-    {
-      initialDelayMs: wb.initialDelayMs,
-      minDelayMs: wb.minDelayMs,
-      maxDelayMs: wb.maxDelayMs,
-      writeThreshold: wb.writeThreshold,
-      adaptiveStep: wb.adaptiveStep,
-      intervalSeconds: wb.metricsIntervalSeconds,
-      maxBatchSize: wb.maxBatchSize,
-      get maxBatchBytes() {
-        return batcher.maxBatchBytes;
-      },
-      timeoutMs: wb.timeoutMs,
-      maxInFlight: wb.maxConcurrentBatches,
-      latencyBudgetMs: wb.maxDelayMs,
-      policy: { ...DEFAULT_POLICY_OPTIONS, probeIntervalMs: wb.probeIntervalMs },
-    },
-    batcher,
-    {
-      queuedChanged: (queued) => metrics.setWriteQueued(queued),
-      batchStarted: (site, size, waitedSeconds) => metrics.observeBatch(site, size, waitedSeconds),
-      batchFinished: (site, size, seconds) => {
-        metrics.observeBatchLatency(site, seconds);
-        metrics.writesBatched(size);
-      },
-      delayChanged: (adjustment, delayMs, opsPerSecond) => {
-        metrics.setWriteCurrentDelayMs(delayMs);
-        metrics.setWriteOpsPerSecond(opsPerSecond);
-        if (adjustment !== 'none') metrics.delayAdjusted(adjustment);
-      },
-      modeChanged: (site, change) => {
-        metrics.writeModeSwitched(change.mode);
-        log.info(change.mode === 'alone' ? 'batching does not pay for a template; its writes run alone' : 'batching pays again for a template', {
-          site,
-          batched_ms: change.batchedMeanMs.toFixed(2),
-          alone_ms: change.aloneMeanMs.toFixed(2),
-        });
-      },
-      ranAlone: () => metrics.writeExcludedFromBatch('not_paying'),
-    },
-  );
-  return manager;
-}
-
-function templateId(template: string): string {
-  return `t${(Bun.hash(template) & 0xffffffffn).toString(16).padStart(8, '0')}`;
+  return createBatchManager<MysqlWrite>(config, batcher, metrics, log.child({ protocol: 'mariadb' }));
 }
 
 /** What a reload swaps: connections read it at call time, so old connections follow the new config too. */

@@ -11,7 +11,7 @@ import type { PgClientConnection } from './frontend.ts';
 import { PgServer } from './server.ts';
 import { PgWriteBatcher, type PgWrite } from './write-batcher.ts';
 import { BatchManager } from '../core/batch/batch-manager.ts';
-import { DEFAULT_POLICY_OPTIONS } from '../core/batch/template-policy.ts';
+import { createBatchManager, templateId } from '../write-batching.ts';
 import type { PgServices } from './services.ts';
 
 export interface RunningPostgres {
@@ -29,52 +29,8 @@ interface PgState {
 
 /** One write batcher per config generation. */
 function createWriteBatching(config: ProtocolConfig, metrics: Metrics, log: Logger): BatchManager<PgWrite> {
-  const wb = config.writeBatch;
   const batcher = new PgWriteBatcher({ pipelined: (size) => size > 0 && metrics.batchExecuted('transaction') });
-  return new BatchManager<PgWrite>(
-    {
-      initialDelayMs: wb.initialDelayMs,
-      minDelayMs: wb.minDelayMs,
-      maxDelayMs: wb.maxDelayMs,
-      writeThreshold: wb.writeThreshold,
-      adaptiveStep: wb.adaptiveStep,
-      intervalSeconds: wb.metricsIntervalSeconds,
-      maxBatchSize: wb.maxBatchSize,
-      maxBatchBytes: batcher.maxBatchBytes,
-      timeoutMs: wb.timeoutMs,
-      maxInFlight: wb.maxConcurrentBatches,
-      latencyBudgetMs: wb.maxDelayMs,
-      policy: { ...DEFAULT_POLICY_OPTIONS, probeIntervalMs: wb.probeIntervalMs },
-    },
-    batcher,
-    {
-      queuedChanged: (queued) => metrics.setWriteQueued(queued),
-      batchStarted: (site, size, waitedSeconds) => metrics.observeBatch(site, size, waitedSeconds),
-      batchFinished: (site, size, seconds) => {
-        metrics.observeBatchLatency(site, seconds);
-        metrics.writesBatched(size);
-      },
-      delayChanged: (adjustment, delayMs, opsPerSecond) => {
-        metrics.setWriteCurrentDelayMs(delayMs);
-        metrics.setWriteOpsPerSecond(opsPerSecond);
-        if (adjustment !== 'none') metrics.delayAdjusted(adjustment);
-      },
-      modeChanged: (site, change) => {
-        metrics.writeModeSwitched(change.mode);
-        log.info(change.mode === 'alone' ? 'batching does not pay for a template; its writes run alone' : 'batching pays again for a template', {
-          protocol: 'postgres',
-          site,
-          batched_ms: change.batchedMeanMs.toFixed(2),
-          alone_ms: change.aloneMeanMs.toFixed(2),
-        });
-      },
-      ranAlone: () => metrics.writeExcludedFromBatch('not_paying'),
-    },
-  );
-}
-
-function templateId(template: string): string {
-  return `t${(Bun.hash(template) & 0xffffffffn).toString(16).padStart(8, '0')}`;
+  return createBatchManager<PgWrite>(config, batcher, metrics, log.child({ protocol: 'postgres' }));
 }
 
 function pgServices(state: PgState, log: Logger, metrics: Metrics, clients: Set<PgClientConnection>, cache: QueryCache, cancelKeys: CancelKeys): PgServices {
