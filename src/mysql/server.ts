@@ -1,10 +1,8 @@
 // Accepts MariaDB clients on TCP and, optionally, a unix socket.
-import type { Socket, SocketHandler, TCPSocketListener, UnixSocketListener } from 'bun';
-import { deepenListenBacklog } from '../net/listen-backlog.ts';
-import { unlinkSync, existsSync } from 'node:fs';
+import type { Socket, SocketHandler } from 'bun';
 import type { Address } from '../config/types.ts';
 import { ListenerAdmission } from '../net/listener-admission.ts';
-import { listenFailure } from '../net/listen-failure.ts';
+import { Listeners } from '../net/listeners.ts';
 import { errPacketFor } from './errors.ts';
 import { ClientConnection } from './frontend.ts';
 import type { MysqlServices } from './services.ts';
@@ -47,7 +45,7 @@ function handlersFor(getServices: () => MysqlServices, admission: ListenerAdmiss
 }
 
 export class MysqlServer {
-  private listeners: (TCPSocketListener<ClientConnection> | UnixSocketListener<ClientConnection>)[] = [];
+  private readonly listeners = new Listeners<ClientConnection>('[mariadb]');
   private services: MysqlServices;
   readonly clients = new Set<ClientConnection>();
   private readonly admission = new ListenerAdmission((message) => {
@@ -69,40 +67,12 @@ export class MysqlServer {
 
   /** Starts listening; returns the bound TCP address text (port 0 resolved). */
   listen(address: Address, socketPath: string | null): string {
-    const handlers = handlersFor(() => this.services, this.admission);
-    let bound: string;
-    if (address.kind === 'tcp') {
-      let listener: TCPSocketListener<ClientConnection>;
-      try {
-        listener = Bun.listen<ClientConnection>({ hostname: address.host, port: address.port, socket: handlers });
-      } catch (error) {
-        throw listenFailure('[mariadb] listen', address.text, error);
-      }
-      this.listeners.push(listener);
-      deepenListenBacklog(listener.port);
-      bound = `${address.host.includes(':') ? `[${address.host}]` : address.host}:${listener.port}`;
-    } else {
-      this.listeners.push(this.listenUnix(address.path, handlers, '[mariadb] listen'));
-      bound = address.text;
-    }
-    if (socketPath !== null) this.listeners.push(this.listenUnix(socketPath, handlers, '[mariadb] socket'));
-    return bound;
-  }
-
-  private listenUnix(path: string, handlers: SocketHandler<ClientConnection>, key: string): UnixSocketListener<ClientConnection> {
-    try {
-      // A stale socket file from a crashed run would make listen fail.
-      if (existsSync(path)) unlinkSync(path);
-      return Bun.listen<ClientConnection>({ unix: path, socket: handlers });
-    } catch (error) {
-      throw listenFailure(key, `unix:${path}`, error);
-    }
+    return this.listeners.listen(address, socketPath, handlersFor(() => this.services, this.admission));
   }
 
   /** Stops accepting new connections; existing ones continue. */
   stopListening(): void {
-    for (const listener of this.listeners) listener.stop(false);
-    this.listeners = [];
+    this.listeners.stop();
   }
 }
 

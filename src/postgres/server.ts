@@ -1,10 +1,8 @@
 // Accepts PostgreSQL clients on TCP and, optionally, a unix socket.
-import type { Socket, SocketHandler, TCPSocketListener, UnixSocketListener } from 'bun';
-import { unlinkSync, existsSync } from 'node:fs';
+import type { Socket, SocketHandler } from 'bun';
 import type { Address } from '../config/types.ts';
 import { ListenerAdmission } from '../net/listener-admission.ts';
-import { deepenListenBacklog } from '../net/listen-backlog.ts';
-import { listenFailure } from '../net/listen-failure.ts';
+import { Listeners } from '../net/listeners.ts';
 import { errorResponseFor } from './errors.ts';
 import { PgClientConnection } from './frontend.ts';
 import type { PgServices } from './services.ts';
@@ -49,7 +47,7 @@ export class PgServer {
   private readonly admission = new ListenerAdmission((message) =>
     Uint8Array.from(writeErrorResponse(new MessageWriter(), errorResponseFor('TOO_MANY_CONNECTIONS', message)).finish()), // owned: the writer is not kept
   );
-  private listeners: (TCPSocketListener<PgClientConnection> | UnixSocketListener<PgClientConnection>)[] = [];
+  private readonly listeners = new Listeners<PgClientConnection>('[postgres]');
   private services: PgServices;
   readonly clients = new Set<PgClientConnection>();
 
@@ -64,40 +62,12 @@ export class PgServer {
 
   /** Starts listening; returns the bound TCP address text (port 0 resolved). */
   listen(address: Address, socketPath: string | null): string {
-    const handlers = handlersFor(() => this.services, this.admission);
-    let bound: string;
-    if (address.kind === 'tcp') {
-      let listener: TCPSocketListener<PgClientConnection>;
-      try {
-        listener = Bun.listen<PgClientConnection>({ hostname: address.host, port: address.port, socket: handlers });
-      } catch (error) {
-        throw listenFailure('[postgres] listen', address.text, error);
-      }
-      this.listeners.push(listener);
-      deepenListenBacklog(listener.port);
-      bound = `${address.host.includes(':') ? `[${address.host}]` : address.host}:${listener.port}`;
-    } else {
-      this.listeners.push(this.listenUnix(address.path, handlers));
-      bound = address.text;
-    }
-    if (socketPath !== null) this.listeners.push(this.listenUnix(socketPath, handlers));
-    return bound;
-  }
-
-  private listenUnix(path: string, handlers: SocketHandler<PgClientConnection>): UnixSocketListener<PgClientConnection> {
-    try {
-      // A stale socket file from a crashed run would make listen fail.
-      if (existsSync(path)) unlinkSync(path);
-      return Bun.listen<PgClientConnection>({ unix: path, socket: handlers });
-    } catch (error) {
-      throw listenFailure('[postgres] listen', `unix:${path}`, error);
-    }
+    return this.listeners.listen(address, socketPath, handlersFor(() => this.services, this.admission));
   }
 
   /** Stops accepting new connections; existing ones continue. */
   stopListening(): void {
-    for (const listener of this.listeners) listener.stop(false);
-    this.listeners = [];
+    this.listeners.stop();
   }
 }
 
