@@ -7,6 +7,7 @@ import type { MysqlServices } from './mysql/services.ts';
 import type { ClientConnection } from './mysql/frontend.ts';
 import { BatchManager } from './core/batch/batch-manager.ts';
 import { createBatchManager, templateId } from './write-batching.ts';
+import { drainThenClose } from './shutdown.ts';
 import { KeyInterner } from './core/batch/eligibility.ts';
 import { MysqlWriteBatcher, type MysqlWrite } from './mysql/write-batcher.ts';
 import type { ProtocolConfig } from './config/types.ts';
@@ -132,17 +133,7 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
     async stop(timeoutMs) {
       const postgresStopped = postgres?.stop(timeoutMs);
       mysql.stopListening();
-      const deadline = performance.now() + timeoutMs;
-      // Queued writes go out now; their clients get their results before anything closes.
-      const drained = Promise.all([state.writes, ...retired].map((m) => m.drain()));
-      await Promise.race([drained, Bun.sleep(timeoutMs)]);
-      // Let commands in flight finish; idle clients are closed at once.
-      while (performance.now() < deadline) {
-        for (const client of clients) if (client.isIdle) client.close();
-        if (clients.size === 0) break;
-        await Bun.sleep(10);
-      }
-      for (const client of clients) client.close();
+      await drainThenClose([state.writes, ...retired], clients, timeoutMs, (client) => client.close());
       log.info('stopped', { protocol: 'mariadb' });
       await postgresStopped;
     },

@@ -12,6 +12,7 @@ import { PgServer } from './server.ts';
 import { PgWriteBatcher, type PgWrite } from './write-batcher.ts';
 import { BatchManager } from '../core/batch/batch-manager.ts';
 import { createBatchManager, templateId } from '../write-batching.ts';
+import { drainThenClose } from '../shutdown.ts';
 import type { PgServices } from './services.ts';
 
 export interface RunningPostgres {
@@ -109,17 +110,8 @@ export function startPostgres(config: ProtocolConfig, log: Logger, metrics: Metr
     async stop(timeoutMs) {
       server.stopListening();
       state.isShuttingDown = true;
-      const deadline = performance.now() + timeoutMs;
-      // Queued writes go out now; their clients get their results before anything closes.
-      const drained = Promise.all([state.writes, ...state.retired].map((m) => m.drain()));
-      await Promise.race([drained, Bun.sleep(timeoutMs)]);
-      // Let responses in flight finish; idle clients are told 57P01 and closed at once.
-      while (performance.now() < deadline) {
-        for (const client of clients) if (client.isIdle) client.shutdown();
-        if (clients.size === 0) break;
-        await Bun.sleep(10);
-      }
-      for (const client of clients) client.shutdown();
+      // Idle clients are told 57P01 as they are closed.
+      await drainThenClose([state.writes, ...state.retired], clients, timeoutMs, (client) => client.shutdown());
       log.info('stopped', { protocol: 'postgres' });
     },
     reload(next) {
