@@ -180,12 +180,9 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
   private async runOn(backend: BackendConnection, runner: BatchClient, members: MysqlWrite[]): Promise<void> {
     const isDeprecateEof = (runner.capabilities & Cap.DeprecateEof) !== 0;
     const pipeline: Uint8Array[] = [];
-    const pending: Promise<Captured>[] = [];
     const send = (packet: Uint8Array, shape: 'result' | 'prepare' = 'result', isExecute = false): Promise<Captured> => {
       pipeline.push(packet);
-      const p = awaitResponse(backend, isDeprecateEof, shape, isExecute);
-      pending.push(p);
-      return p;
+      return awaitResponse(backend, isDeprecateEof, shape, isExecute);
     };
 
     // Learn what the multi-row INSERT arithmetic depends on, in the same round trip.
