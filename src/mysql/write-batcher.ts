@@ -316,7 +316,6 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     await Promise.all(redo.map((m) => m.client.runDirect(m)));
   }
 
-  /** The command to pipeline for a member on the runner's connection, and a prepare it needs first. */
   /**
    * The command to pipeline for a member on the runner's connection, and a
    * prepare it needs first. `lastPreparedText` is the statement this pipeline
