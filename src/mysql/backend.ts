@@ -6,7 +6,7 @@ import { ProxyError } from '../core/errors.ts';
 import { OutQueue } from '../net/out-queue.ts';
 import { pauseReading, resumeReading } from '../net/socket.ts';
 import { backendTlsFailure, backendTlsOptions, upgradeToTls } from '../net/tls.ts';
-import { connectFailure } from '../net/connect-failure.ts';
+import { connectFailure, connectTo } from '../net/connect-failure.ts';
 import { PacketScanner } from './wire/framing.ts';
 import { sslRequestFrom } from './wire/packets/handshake.ts';
 import { CompressedPacketReader } from './wire/compression.ts';
@@ -133,23 +133,19 @@ export class BackendConnection {
   }
 
   async connect(): Promise<void> {
-    const a = this.address;
+    let socket: Socket<BackendConnection>;
     try {
-      const socket =
-        a.kind === 'unix'
-          ? await Bun.connect<BackendConnection>({ unix: a.path, socket: handlers, data: this })
-          : await Bun.connect<BackendConnection>({ hostname: a.host, port: a.port, socket: handlers, data: this });
-      if (this.isClosed) {
-        socket.end();
-        return;
-      }
-      this.socket = socket;
-      if (a.kind === 'tcp') socket.setNoDelay(true);
-      this.out = new OutQueue(socket as Socket<unknown>, (isFull) => this.owner.onBackendBackpressure(isFull));
-    } catch (cause) {
+      socket = await connectTo(this.address, handlers, this);
+    } catch (error) {
       this.isClosed = true;
-      throw connectFailure(a.text, cause);
+      throw error;
     }
+    if (this.isClosed) {
+      socket.end();
+      return;
+    }
+    this.socket = socket;
+    this.out = new OutQueue(socket as Socket<unknown>, (isFull) => this.owner.onBackendBackpressure(isFull));
   }
 
   /**

@@ -1,4 +1,6 @@
 // What a failed backend connect is reported as: the backend's fault, or the proxy's own descriptor limit.
+import type { Socket, SocketHandler } from 'bun';
+import type { Address } from '../config/types.ts';
 import { ProxyError } from '../core/errors.ts';
 import { isOutOfFileDescriptors, openFileLimit } from './fd-limit.ts';
 
@@ -22,4 +24,21 @@ export function connectFailure(address: string, cause: unknown): ProxyError {
   }
   const reason = cause instanceof Error ? `: ${cause.message}${typeof code === 'string' ? ` (${code})` : ''}` : cause == null ? '' : `: ${String(cause)}`;
   return new ProxyError('BACKEND_UNAVAILABLE', `cannot connect to backend ${address}${reason}`, { fatal: true, cause });
+}
+
+/**
+ * Opens a socket to a backend `address` (TCP with TCP_NODELAY, or unix) with
+ * `handlers` and `data`. Rejects with connectFailure's error.
+ */
+export async function connectTo<Data>(address: Address, handlers: SocketHandler<Data>, data: Data): Promise<Socket<Data>> {
+  try {
+    const socket =
+      address.kind === 'unix'
+        ? await Bun.connect<Data>({ unix: address.path, socket: handlers, data })
+        : await Bun.connect<Data>({ hostname: address.host, port: address.port, socket: handlers, data });
+    if (address.kind === 'tcp') socket.setNoDelay(true);
+    return socket;
+  } catch (cause) {
+    throw connectFailure(address.text, cause);
+  }
 }

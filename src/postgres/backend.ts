@@ -3,6 +3,7 @@
 import type { Socket, SocketHandler } from 'bun';
 import type { Address } from '../config/types.ts';
 import { ProxyError } from '../core/errors.ts';
+import { connectTo } from '../net/connect-failure.ts';
 import { OutQueue } from '../net/out-queue.ts';
 import { pauseReading, resumeReading } from '../net/socket.ts';
 import { Backend } from './wire/constants.ts';
@@ -91,23 +92,19 @@ export class PgBackendConnection {
   }
 
   async connect(): Promise<void> {
-    const a = this.address;
+    let socket: Socket<PgBackendConnection>;
     try {
-      const socket =
-        a.kind === 'unix'
-          ? await Bun.connect<PgBackendConnection>({ unix: a.path, socket: handlers, data: this })
-          : await Bun.connect<PgBackendConnection>({ hostname: a.host, port: a.port, socket: handlers, data: this });
-      if (this.isClosed) {
-        socket.end();
-        return;
-      }
-      this.socket = socket;
-      if (a.kind === 'tcp') socket.setNoDelay(true);
-      this.out = new OutQueue(socket as Socket<unknown>, (isFull) => this.owner.onBackendBackpressure(isFull));
-    } catch (cause) {
+      socket = await connectTo(this.address, handlers, this);
+    } catch (error) {
       this.isClosed = true;
-      throw new ProxyError('BACKEND_UNAVAILABLE', `cannot connect to backend ${a.text}: ${(cause as Error).message ?? String(cause)}`, { cause, fatal: true });
+      throw error;
     }
+    if (this.isClosed) {
+      socket.end();
+      return;
+    }
+    this.socket = socket;
+    this.out = new OutQueue(socket as Socket<unknown>, (isFull) => this.owner.onBackendBackpressure(isFull));
   }
 
   /** Registers the response that ends at the next ReadyForQuery not yet claimed. */
