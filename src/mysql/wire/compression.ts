@@ -10,6 +10,7 @@
 // without compression: the uncompressed relay path is untouched.
 import { deflateSync, inflateSync } from 'node:zlib';
 import { ProxyError } from '../../core/errors.ts';
+import { CarryBuffer } from '../../net/carry-buffer.ts';
 
 export const COMPRESSED_HEADER_LENGTH = 7;
 /** Payloads shorter than this go out stored, as the servers do (MIN_COMPRESS_LENGTH). */
@@ -22,10 +23,7 @@ const MAX_COMPRESSED_PAYLOAD = 0xffffff;
  * payloads, inflated. One carry buffer, compacted in place. Remembers the
  * last compressed sequence id received: the sender's next one follows it.
  */
-export class CompressedPacketReader {
-  private carry = new Uint8Array(16 * 1024);
-  private readPos = 0;
-  private writePos = 0;
+export class CompressedPacketReader extends CarryBuffer {
   private readonly maxPayload: number;
   /** Compressed sequence id of the last packet read, or -1 before any. */
   lastSeq = -1;
@@ -33,6 +31,7 @@ export class CompressedPacketReader {
   packetsRead = 0;
 
   constructor(maxPayload: number) {
+    super();
     this.maxPayload = maxPayload;
   }
 
@@ -76,26 +75,6 @@ export class CompressedPacketReader {
     return out;
   }
 
-  private append(chunk: Uint8Array): void {
-    if (this.readPos === this.writePos) {
-      this.readPos = 0;
-      this.writePos = 0;
-    }
-    if (this.writePos + chunk.length > this.carry.length) {
-      const live = this.writePos - this.readPos;
-      if (live + chunk.length <= this.carry.length) {
-        this.carry.copyWithin(0, this.readPos, this.writePos);
-      } else {
-        const next = new Uint8Array(Math.max(live + chunk.length, this.carry.length * 2));
-        next.set(this.carry.subarray(this.readPos, this.writePos));
-        this.carry = next;
-      }
-      this.readPos = 0;
-      this.writePos = live;
-    }
-    this.carry.set(chunk, this.writePos);
-    this.writePos += chunk.length;
-  }
 }
 
 /**

@@ -2,6 +2,7 @@
 // a payload of 0xFFFFFF continues in the next packet.
 import { ProxyError } from '../../core/errors.ts';
 import { MAX_PACKET_PAYLOAD, PACKET_HEADER_LENGTH } from './constants.ts';
+import { CarryBuffer } from '../../net/carry-buffer.ts';
 
 /** A complete logical packet. Views are borrowed: valid until the next `push`. */
 export interface Frame {
@@ -20,15 +21,12 @@ export interface Frame {
  * where the proxy must read complete packets (client commands, handshakes).
  * One carry buffer, compacted in place and grown only when a packet needs it.
  */
-export class PacketFramer {
-  private carry: Uint8Array;
-  private readPos = 0;
-  private writePos = 0;
+export class PacketFramer extends CarryBuffer {
   private maxPayload: number;
 
   constructor(maxPayload: number, initialSize = 16 * 1024) {
+    super(initialSize);
     this.maxPayload = maxPayload;
-    this.carry = new Uint8Array(initialSize);
   }
 
   /** What the limit is called in errors: the config key, or the fixed pre-login cap. */
@@ -43,29 +41,8 @@ export class PacketFramer {
     return this.maxPayload;
   }
 
-  get buffered(): number {
-    return this.writePos - this.readPos;
-  }
-
   push(chunk: Uint8Array): void {
-    if (this.readPos === this.writePos) {
-      this.readPos = 0;
-      this.writePos = 0;
-    }
-    if (this.writePos + chunk.length > this.carry.length) {
-      const live = this.writePos - this.readPos;
-      if (live + chunk.length <= this.carry.length && this.readPos > 0) {
-        this.carry.copyWithin(0, this.readPos, this.writePos);
-      } else {
-        const next = new Uint8Array(Math.max(live + chunk.length, this.carry.length * 2));
-        next.set(this.carry.subarray(this.readPos, this.writePos));
-        this.carry = next;
-      }
-      this.readPos = 0;
-      this.writePos = live;
-    }
-    this.carry.set(chunk, this.writePos);
-    this.writePos += chunk.length;
+    this.append(chunk);
   }
 
   /** Hands out every buffered byte, framed or not (switching to a raw tunnel). Borrowed view. */

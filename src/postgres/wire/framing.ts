@@ -2,6 +2,7 @@
 // the untyped startup-phase message (int32 length, then body), then type byte + int32 length.
 import { ProxyError } from '../../core/errors.ts';
 import { HEADER_LENGTH, MAX_STARTUP_LENGTH } from './constants.ts';
+import { CarryBuffer } from '../../net/carry-buffer.ts';
 
 /** A complete client message. Views are borrowed: valid until the next `push`. */
 export interface Frame {
@@ -19,20 +20,13 @@ export interface Frame {
  * byte; `expectStartup()` switches back to that form. One carry buffer,
  * compacted in place and grown only when a message needs it.
  */
-export class MessageFramer {
-  private carry: Uint8Array;
-  private readPos = 0;
-  private writePos = 0;
+export class MessageFramer extends CarryBuffer {
   private readonly maxLength: number;
   private isStartup = true;
 
   constructor(maxLength: number, initialSize = 16 * 1024) {
+    super(initialSize);
     this.maxLength = maxLength;
-    this.carry = new Uint8Array(initialSize);
-  }
-
-  get buffered(): number {
-    return this.writePos - this.readPos;
   }
 
   /** The next message is untyped (startup, SSLRequest, GSSENCRequest, CancelRequest). */
@@ -41,24 +35,7 @@ export class MessageFramer {
   }
 
   push(chunk: Uint8Array): void {
-    if (this.readPos === this.writePos) {
-      this.readPos = 0;
-      this.writePos = 0;
-    }
-    if (this.writePos + chunk.length > this.carry.length) {
-      const live = this.writePos - this.readPos;
-      if (live + chunk.length <= this.carry.length && this.readPos > 0) {
-        this.carry.copyWithin(0, this.readPos, this.writePos);
-      } else {
-        const next = new Uint8Array(Math.max(live + chunk.length, this.carry.length * 2));
-        next.set(this.carry.subarray(this.readPos, this.writePos));
-        this.carry = next;
-      }
-      this.readPos = 0;
-      this.writePos = live;
-    }
-    this.carry.set(chunk, this.writePos);
-    this.writePos += chunk.length;
+    this.append(chunk);
   }
 
   /**
