@@ -6,11 +6,13 @@
  * A/B/C/D in one run after a warm-up.
  *
  * Workloads, all driven by pgbench so the load generator costs the same in
- * every mode: `pgbench -S --protocol=prepared` (select-only TPC-B) and a
- * custom script `SELECT pg_sleep(0.001)` with --protocol=prepared.
- * Latency percentiles come from pgbench's per-transaction log.
+ * every mode, all with --protocol=prepared: `pgbench -S` (select-only TPC-B),
+ * a custom script `SELECT pg_sleep(0.001)`, and `/* ttl:60 *\/ SELECT 1`,
+ * which the proxy answers from its cache (the other modes run it).
+ * Latency percentiles come from pgbench's per-transaction log. The run ends
+ * with issue #9's must-show checks.
  */
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { chown } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,11 +20,13 @@ import type { Subprocess } from 'bun';
 import { freePort, isPortOpen } from '../test/support/ports.ts';
 import { runCommand } from '../test/support/process.ts';
 import type { BenchArgs } from './lib/args.ts';
-import { pidListeningOn, processCpuSeconds, processTreeCpuSeconds } from './lib/proc.ts';
+import { combinePgbenchSlots, runPgbench, type PgbenchSlot, type PgbenchTotals } from './lib/pgbench.ts';
+import { pidListeningOn } from './lib/proc.ts';
 import { startBenchProxy } from './lib/proxy.ts';
 import { startBareRelay } from './lib/relay.ts';
 import { BENCH_DATABASE, machineInfo, writeResults } from './lib/results.ts';
 import { ratio } from './lib/stats.ts';
+import { atLeast, renderChecks, type Check } from './lib/checks.ts';
 import { renderTable, type Column } from './lib/table.ts';
 
 type Mode = 'direct' | 'proxy' | 'pgbouncer' | 'relay';
@@ -34,19 +38,12 @@ interface Workload {
   script: string[];
 }
 
+/** The cache workload's statement: a hit on the proxy, a plain SELECT 1 everywhere else. */
+const CACHED_SELECT = '/* ttl:60 */ SELECT 1;';
+
 interface Target {
   host: string;
   port: number;
-}
-
-interface Slot {
-  transactions: number;
-  failed: number;
-  elapsedSeconds: number;
-  latenciesUs: number[];
-  dbCpuSeconds: number;
-  hopCpuSeconds: number | undefined;
-  error: string | undefined;
 }
 
 interface Row {
@@ -71,10 +68,13 @@ export async function runPostgresBench(args: BenchArgs, log: (line: string) => v
   chmodSync(scratch, 0o777);
   const sleepScript = join(scratch, 'sleep.sql');
   writeFileSync(sleepScript, 'SELECT pg_sleep(0.001);\n');
-  chmodSync(sleepScript, 0o644);
+  const cachedScript = join(scratch, 'cached.sql');
+  writeFileSync(cachedScript, `${CACHED_SELECT}\n`);
+  for (const script of [sleepScript, cachedScript]) chmodSync(script, 0o644);
   const workloads: Workload[] = [
     { name: 'pgbench -S prepared', script: ['-S'] },
     { name: 'SELECT pg_sleep(0.001)', script: ['-f', sleepScript] },
+    { name: 'cache hit SELECT 1', script: ['-f', cachedScript] },
   ];
 
   const version = await prepareDatabase(direct);
@@ -99,16 +99,16 @@ export async function runPostgresBench(args: BenchArgs, log: (line: string) => v
   try {
     for (const workload of workloads) {
       for (const connections of args.connections) {
-        const measure = async (mode: Mode, seconds: number): Promise<Slot> => {
+        const measure = async (mode: Mode, seconds: number): Promise<PgbenchSlot> => {
           // Every mode starts its slot on fresh server backends (PgBouncer's pool is emptied after its
           // slot), so none is measured warm while the others pay backend start-up and cache warm-up.
-          const slot = await runPgbench(workload, targets[mode], connections, seconds, dbPid, scratch);
+          const slot = await runPgbench({ script: workload.script, protocol: 'prepared', target: targets[mode], connections, seconds, database: BENCH_DATABASE, dbPid, scratch });
           if (mode === 'pgbouncer') await bouncer.release();
           await waitForBackendsToLeave(direct);
           return slot;
         };
         if (args.warmupSeconds > 0) for (const mode of MODES) await measure(mode, args.warmupSeconds);
-        const runs: Record<Mode, Slot[]> = { direct: [], proxy: [], pgbouncer: [], relay: [] };
+        const runs: Record<Mode, PgbenchSlot[]> = { direct: [], proxy: [], pgbouncer: [], relay: [] };
         const slotSeconds = Math.max(1, Math.round(args.durationSeconds / args.rounds));
         for (let round = 1; round <= args.rounds; round++) {
           for (const mode of MODES) {
@@ -117,7 +117,7 @@ export async function runPostgresBench(args: BenchArgs, log: (line: string) => v
             log(`  ${workload.name} ×${connections} ${mode.padEnd(9)} round ${round}/${args.rounds}: ${Math.round(slot.transactions / slot.elapsedSeconds).toLocaleString('en-US')} tps${slot.error ? ` (${slot.error})` : ''}`);
           }
         }
-        const combined = Object.fromEntries(MODES.map((m) => [m, combine(runs[m])])) as Record<Mode, Combined>;
+        const combined = Object.fromEntries(MODES.map((m) => [m, combinePgbenchSlots(runs[m])])) as Record<Mode, PgbenchTotals>;
         for (const mode of MODES) {
           const c = combined[mode];
           rows.push({
@@ -147,6 +147,8 @@ export async function runPostgresBench(args: BenchArgs, log: (line: string) => v
 
   log('');
   log(renderTable(COLUMNS, rows.map(tableRow)));
+  log('');
+  log(renderChecks(mustShow(rows)));
   const document = {
     bench: 'proxy',
     protocol: 'postgres',
@@ -160,6 +162,20 @@ export async function runPostgresBench(args: BenchArgs, log: (line: string) => v
   log(`\nresults: ${path}`);
   if (args.isJson) process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
   return rows.some((r) => r.failed > 0 || r.error !== undefined) ? 1 : 0;
+}
+
+/** Issue #9's targets for the PostgreSQL pass-through, read off this run's proxy rows. */
+function mustShow(rows: readonly Row[]): Check[] {
+  const proxy = (workload: string, connections: number): Row | undefined => rows.find((r) => r.workload === workload && r.connections === connections && r.mode === 'proxy');
+  const checks: Check[] = [];
+  for (const connections of [16, 64]) {
+    const row = proxy('pgbench -S prepared', connections);
+    checks.push(atLeast(`pgbench -S prepared ×${connections} ÷ PgBouncer`, row?.vsPgbouncer, 0.9));
+    checks.push(atLeast(`pgbench -S prepared ×${connections} ÷ direct`, row?.vsDirect, 0.5));
+  }
+  checks.push(atLeast('SELECT pg_sleep(0.001) ×64 ÷ bare relay', proxy('SELECT pg_sleep(0.001)', 64)?.vsRelay, 0.9));
+  checks.push(atLeast('cache hit SELECT 1 ×64 ÷ direct', proxy('cache hit SELECT 1', 64)?.vsDirect, 1.0));
+  return checks;
 }
 
 const COLUMNS: Column[] = [
@@ -179,75 +195,6 @@ const COLUMNS: Column[] = [
 
 function tableRow(r: Row): Array<string | number | undefined> {
   return [r.workload, r.connections, r.mode, Math.round(r.tps), r.p50Ms, r.p99Ms, r.failed, r.dbCpuUsPerTx, r.hopCpuUsPerTx, r.vsDirect, r.vsPgbouncer, r.vsRelay];
-}
-
-interface Combined {
-  tps: number;
-  transactions: number;
-  failed: number;
-  p50Ms: number;
-  p99Ms: number;
-  dbCpuSeconds: number;
-  hopCpuSeconds: number | undefined;
-  error: string | undefined;
-}
-
-function combine(slots: Slot[]): Combined {
-  const transactions = slots.reduce((s, x) => s + x.transactions, 0);
-  const elapsed = slots.reduce((s, x) => s + x.elapsedSeconds, 0);
-  const latencies = slots.flatMap((s) => s.latenciesUs).sort((a, b) => a - b);
-  const pct = (p: number): number => (latencies.length === 0 ? Number.NaN : latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]! / 1000);
-  return {
-    tps: transactions / elapsed,
-    transactions,
-    failed: slots.reduce((s, x) => s + x.failed, 0),
-    p50Ms: pct(50),
-    p99Ms: pct(99),
-    dbCpuSeconds: slots.reduce((s, x) => s + x.dbCpuSeconds, 0),
-    hopCpuSeconds: slots.every((s) => s.hopCpuSeconds !== undefined) ? slots.reduce((s, x) => s + (x.hopCpuSeconds ?? 0), 0) : undefined,
-    error: slots.find((s) => s.error !== undefined)?.error,
-  };
-}
-
-/** One pgbench run; latencies from its per-transaction log (-l), which lives in `scratch`. */
-async function runPgbench(workload: Workload, target: Target & { pid: number | undefined }, connections: number, seconds: number, dbPid: number | undefined, scratch: string): Promise<Slot> {
-  const prefix = join(scratch, `log-${Date.now()}-${Math.random().toString(36).slice(2)}`);
-  const argv = [
-    'pgbench', '-h', target.host, '-p', String(target.port), '-U', 'root', '-n',
-    ...workload.script, '--protocol=prepared', '-c', String(connections), '-j', '2', '-T', String(seconds),
-    '-l', `--log-prefix=${prefix}`, BENCH_DATABASE,
-  ];
-  const dbStart = dbPid === undefined ? 0 : processTreeCpuSeconds(dbPid);
-  const hopStart = target.pid === undefined ? 0 : processCpuSeconds(target.pid);
-  const proc = Bun.spawn(argv, { stdout: 'pipe', stderr: 'pipe', cwd: scratch });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  const dbCpuSeconds = dbPid === undefined ? 0 : processTreeCpuSeconds(dbPid) - dbStart;
-  const hopCpuSeconds = target.pid === undefined ? undefined : processCpuSeconds(target.pid) - hopStart;
-  const latenciesUs: number[] = [];
-  const base = prefix.slice(scratch.length + 1);
-  for (const name of readdirSync(scratch).filter((n) => n.startsWith(base))) {
-    const path = join(scratch, name);
-    for (const line of readFileSync(path, 'utf8').split('\n')) {
-      // client_id transaction_no time script_no time_epoch time_us
-      const fields = line.split(' ');
-      if (fields.length >= 3) latenciesUs.push(Number(fields[2]));
-    }
-    rmSync(path, { force: true });
-  }
-  const processed = /number of transactions actually processed: (\d+)/.exec(stdout);
-  // pgbench's own rate excludes connection set-up, which -T's wall time would include.
-  const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(stdout);
-  const failed = /number of failed transactions: (\d+)/.exec(stdout);
-  const transactions = processed === null ? 0 : Number(processed[1]);
-  return {
-    transactions,
-    failed: failed === null ? 0 : Number(failed[1]),
-    elapsedSeconds: tps === null || transactions === 0 ? seconds : transactions / Number(tps[1]),
-    latenciesUs,
-    dbCpuSeconds,
-    hopCpuSeconds,
-    error: code === 0 && transactions > 0 ? undefined : (stderr.trim().split('\n').filter((l) => l.includes('error')).pop() ?? `pgbench exited ${code} with ${transactions} transactions`),
-  };
 }
 
 /** Creates the bench database with pgbench's tables (scale 1) when missing; returns the server version. */

@@ -9,6 +9,9 @@
  *   bun run bench:writebatch -- --sections sysbench,orm --duration 6
  *   bun run bench:writebatch -- --sections sysbench --threads 1,16,128 --workloads insert,delete
  *
+ * With `--protocol postgres` it measures the PostgreSQL front end instead
+ * (bench/writebatch-postgres.ts: pgbench and node-postgres INSERT … RETURNING).
+ *
  * Sections (`--sections`, default all):
  *   main       single-row autocommit INSERT, UPDATE by primary key and prepared
  *              INSERT at each --connections: direct; proxy batching off;
@@ -69,6 +72,8 @@ import { startBareRelay } from './lib/relay.ts';
 import { BENCH_DATABASE, fileTimestamp, machineInfo, RESULTS_DIR, writeResults } from './lib/results.ts';
 import { ratio } from './lib/stats.ts';
 import { mergedPercentiles, runSysbenchSlot, type SysbenchSlot } from './lib/sysbench-slot.ts';
+import { renderChecks, type Check } from './lib/checks.ts';
+import { runPostgresWriteBatchBench } from './writebatch-postgres.ts';
 import { renderTable, type Cell, type Column } from './lib/table.ts';
 import {
   sysbenchAvailable,
@@ -263,15 +268,6 @@ interface Row extends CellFigures {
   clientCpuUsPerWrite: number;
 }
 
-interface Check {
-  name: string;
-  value: number;
-  target: string;
-  isPassed: boolean;
-  /** false: the cell the check reads was not part of this run. */
-  isMeasured?: boolean;
-}
-
 let log: (line: string) => void = (line) => process.stdout.write(`${line}\n`);
 
 /** Things to undo when the bench ends or is interrupted, most recent first. */
@@ -326,7 +322,6 @@ function parseSettings(argv: string[]): Settings {
     EXTRA_FLAGS,
     EXTRA_BOOLEANS,
   );
-  if (args.protocol !== 'mariadb') throw new BenchArgError('bench/writebatch.ts measures the MariaDB front end only; PostgreSQL batching is not implemented yet');
   if (args.proxy !== undefined) throw new BenchArgError('--proxy is not supported: every mode needs a proxy started with its own batching config');
   const extra = args.extra;
   const sections = new Set(pickNamed('sections', extra.sections, SECTIONS, (section) => section));
@@ -432,10 +427,34 @@ interface Context {
   admin: Connection;
 }
 
+/** `--protocol postgres` selects the PostgreSQL bench, which has its own workloads and no sections. */
+function isPostgresRun(argv: readonly string[]): boolean {
+  return argv.some((arg, i) => arg === '--protocol=postgres' || (arg === '--protocol' && argv[i + 1] === 'postgres'));
+}
+
 async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  if (isPostgresRun(argv)) {
+    let args: BenchArgs;
+    try {
+      args = parseBenchArgs(argv, { durationSeconds: 10, connections: [16, 128], warmupSeconds: 1, rounds: 2 });
+    } catch (error) {
+      if (error instanceof BenchArgError) {
+        console.error(error.message);
+        return 2;
+      }
+      throw error;
+    }
+    if (args.proxy !== undefined) {
+      console.error('--proxy is not supported: every mode needs a proxy started with its own batching config');
+      return 2;
+    }
+    if (args.isJson) log = (line) => process.stderr.write(`${line}\n`);
+    return runPostgresWriteBatchBench(args, log);
+  }
   let settings: Settings;
   try {
-    settings = parseSettings(process.argv.slice(2));
+    settings = parseSettings(argv);
   } catch (error) {
     if (error instanceof BenchArgError) {
       console.error(error.message);
@@ -622,13 +641,6 @@ async function main(): Promise<number> {
   if (args.isJson) process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
   if (failedSections.length > 0) log(`failed sections: ${failedSections.join(', ')}`);
   return errorRows.length > 0 || sysbenchErrorRows.length > 0 || failedSections.length > 0 ? 1 : 0;
-}
-
-function renderChecks(checks: Check[]): string {
-  return renderTable(
-    [{ header: 'check', align: 'left' }, { header: 'value', decimals: 2 }, { header: 'target', align: 'left' }, { header: 'verdict', align: 'left' }],
-    checks.map((c) => [c.name, c.value, c.target, c.isMeasured === false ? 'not run' : c.isPassed ? 'PASS' : 'FAIL']),
-  );
 }
 
 // ---------------------------------------------------------------- sections

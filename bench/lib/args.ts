@@ -25,6 +25,8 @@ export interface BenchArgs {
   protocol: BenchProtocol;
   proxy: HostPort | undefined;
   direct: HostPort;
+  /** False when `direct` is the protocol's default address (a bench may then start its own server). */
+  isDirectGiven: boolean;
   warmupSeconds: number;
   rounds: number;
   isJson: boolean;
@@ -92,6 +94,7 @@ export function parseBenchArgs(
     protocol,
     proxy: proxyText === undefined ? undefined : hostPort('proxy', proxyText),
     direct: directText === undefined ? { host: '127.0.0.1', port: protocol === 'mariadb' ? 3306 : 5432 } : hostPort('direct', directText),
+    isDirectGiven: directText !== undefined,
     warmupSeconds: nonNegativeNumber('warmup', values.get('warmup'), defaults.warmupSeconds ?? 2),
     rounds: positiveInteger('rounds', values.get('rounds'), defaults.rounds ?? 2),
     isJson: values.has('json'),

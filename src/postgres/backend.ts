@@ -6,6 +6,7 @@ import { ProxyError } from '../core/errors.ts';
 import { connectTo } from '../net/connect-failure.ts';
 import { OutQueue } from '../net/out-queue.ts';
 import { pauseReading, resumeReading } from '../net/socket.ts';
+import { BatchStatements } from './batch-sql.ts';
 import { Backend } from './wire/constants.ts';
 import { MessageScanner } from './wire/framing.ts';
 
@@ -71,6 +72,8 @@ export class PgBackendConnection {
   private readonly owner: BackendOwner;
   private isClosed = false;
   private pausedBy = 0;
+  /** The proxy's named statements for batched templates in this server session. */
+  readonly batchStatements = new BatchStatements();
 
   constructor(address: Address, owner: BackendOwner) {
     this.address = address;

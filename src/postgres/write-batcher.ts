@@ -31,6 +31,9 @@ export interface PgBatchClient {
   failBatched(write: PgWrite, error: ProxyError): void;
 }
 
+/** SQLSTATE 26000: a Bind named a statement the session does not have. */
+const INVALID_STATEMENT_NAME = '26000';
+
 export interface PgBatchObserver {
   /** A batch ran as one pipeline (true) or its members ran alone (false: a batch of one, a rollback, no connection). */
   pipelined(size: number): void;
@@ -95,8 +98,10 @@ export class PgWriteBatcher implements BatchRunner<PgWrite> {
 
   private async runPipeline(members: PgWrite[], lender: PgWrite, backend: PgBackendConnection): Promise<void> {
     const sink = new PipelineSink();
+    const statements = backend.batchStatements;
+    const plan = buildPipeline(this.writer, members, statements);
     backend.expect(sink);
-    backend.write(buildPipeline(this.writer, members));
+    backend.write(plan.bytes);
     const result = await sink.done;
     lender.client.returnBackend();
     if ('lost' in result) {
@@ -112,9 +117,17 @@ export class PgWriteBatcher implements BatchRunner<PgWrite> {
       return;
     }
     if (outcome.kind === 'malformed') {
+      statements.clear();
       const error = new ProxyError('BATCH_ABORTED', `the batch's answer could not be split (${outcome.reason}); whether the write committed is unknown`);
       for (const m of members) m.client.failBatched(m, error);
       return;
+    }
+    if (outcome.sqlState === INVALID_STATEMENT_NAME) {
+      // The session lost the proxy's statements (a client's DEALLOCATE or DISCARD): parse them afresh next time.
+      statements.clear();
+    } else if (outcome.failedMember >= 0) {
+      // Parses from the failed member on were skipped or failed; earlier ones exist (statements outlive a rollback).
+      for (const p of plan.parsed) if (p.member >= outcome.failedMember) statements.forget(p.key);
     }
     // Rolled back (a member failed, or the commit did): nothing took effect, so each runs alone and gets its own answer.
     await this.runAlone(members);

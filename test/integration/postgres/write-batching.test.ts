@@ -164,4 +164,23 @@ describe('PostgreSQL write batching', () => {
       await c.end();
     }
   });
+
+  it('binds extended members to one named statement per template on the lending session, parsed once', async () => {
+    const clients = Array.from({ length: 16 }, () => new pg.Client({ host: '127.0.0.1', port: proxy.listeners.postgres!.port, user: 'root', database: 'test' }));
+    await Promise.all(clients.map((c) => c.connect()));
+    try {
+      const sql = `INSERT INTO ${TABLES.batched} (k, v) VALUES ($1, $2) RETURNING k`;
+      for (let round = 0; round < 5; round++) {
+        const results = await Promise.all(clients.map((c, i) => c.query(sql, [960_000 + round * 100 + i, round])));
+        expect(results.map((r) => r.rows)).toEqual(clients.map((_, i) => [{ k: 960_000 + round * 100 + i }]));
+      }
+      // The statements live in the sessions that lent their connection; none holds more than one for the template.
+      const held = await Promise.all(clients.map(async (c) => (await c.query("SELECT name, statement FROM pg_prepared_statements WHERE name LIKE 'tqdbproxy_batch_%'")).rows as Array<{ name: string; statement: string }>));
+      const lenders = held.filter((rows) => rows.length > 0);
+      expect(lenders.length).toBeGreaterThan(0);
+      for (const rows of lenders) expect(rows.filter((r) => r.statement === sql)).toHaveLength(1);
+    } finally {
+      await Promise.all(clients.map((c) => c.end()));
+    }
+  });
 });

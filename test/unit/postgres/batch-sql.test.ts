@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test';
-import { buildPipeline, EMPTY_BIND_TAIL, NO_PARAM_TYPES, splitPipelineAnswer, type PipelineMember } from '../../../src/postgres/batch-sql.ts';
+import { BATCH_STATEMENT_PREFIX, BatchStatements, buildPipeline, EMPTY_BIND_TAIL, NO_PARAM_TYPES, splitPipelineAnswer, type PipelineMember } from '../../../src/postgres/batch-sql.ts';
 import { MessageWriter } from '../../../src/postgres/wire/writer.ts';
 import { concat, pgCstr, pgMessage, pgMessages } from '../../support/bytes.ts';
 
@@ -22,12 +22,50 @@ function memberAnswer(hasRows: boolean, tag: string): Uint8Array {
 const ready = pgMessage('Z', [0x49]);
 
 describe('PostgreSQL batch pipeline', () => {
-  it('sends Parse/Bind/Describe/Execute per member on the unnamed statement and portal, and one Sync', () => {
-    const bytes = buildPipeline(new MessageWriter(), [simple, returning]);
+  it('without a session registry, sends Parse/Bind/Execute per member on the unnamed statement, Describe only where read, and one Sync', () => {
+    const { bytes, parsed } = buildPipeline(new MessageWriter(), [simple, returning]);
     const messages = pgMessages(bytes);
-    expect(messages.map((m) => m.type).join('')).toBe('PBDEPBDES');
+    expect(messages.map((m) => m.type).join('')).toBe('PBDEPBES');
     expect([...messages[4]!.body]).toEqual([0, ...pgCstr(returning.sql), ...returning.paramTypes]);
     expect([...messages[5]!.body]).toEqual([0, 0, ...returning.bindTail]);
+    expect(parsed).toEqual([]);
+  });
+
+  it('parses an extended template once per server session as a named statement and binds it from then on', () => {
+    const statements = new BatchStatements();
+    const first = buildPipeline(new MessageWriter(), [returning, returning, simple], statements);
+    const messages = pgMessages(first.bytes);
+    // Parse named once, Bind x2, the simple member on the unnamed statement.
+    expect(messages.map((m) => m.type).join('')).toBe('PBEBEPBDES');
+    const name = `${BATCH_STATEMENT_PREFIX}1`;
+    expect([...messages[0]!.body]).toEqual([...pgCstr(name), ...pgCstr(returning.sql), ...returning.paramTypes]);
+    expect([...messages[1]!.body]).toEqual([0, ...pgCstr(name), ...returning.bindTail]);
+    expect(first.parsed).toEqual([{ key: expect.any(String), member: 0 }]);
+    const second = buildPipeline(new MessageWriter(), [returning], statements);
+    expect(pgMessages(second.bytes).map((m) => m.type).join('')).toBe('BES');
+    // Other parameter types are another statement.
+    const retyped = buildPipeline(new MessageWriter(), [{ ...returning, paramTypes: Uint8Array.of(0, 1, 0, 0, 0, 20) }], statements);
+    expect(pgMessages(retyped.bytes).map((m) => m.type).join('')).toBe('PBES');
+    expect(statements.size).toBe(2);
+  });
+
+  it('forgets a statement whose Parse may not have run, and names the next one afresh', () => {
+    const statements = new BatchStatements();
+    const plan = buildPipeline(new MessageWriter(), [returning], statements);
+    statements.forget(plan.parsed[0]!.key);
+    const again = buildPipeline(new MessageWriter(), [returning], statements);
+    const parse = pgMessages(again.bytes)[0]!;
+    expect(parse.type).toBe('P');
+    expect([...parse.body.subarray(0, pgCstr(`${BATCH_STATEMENT_PREFIX}2`).length)]).toEqual(pgCstr(`${BATCH_STATEMENT_PREFIX}2`));
+  });
+
+  it('closes every statement of a session that holds too many before parsing more', () => {
+    const statements = new BatchStatements();
+    for (let i = 0; i < 64; i++) buildPipeline(new MessageWriter(), [{ ...returning, sql: `INSERT INTO t${i} VALUES ($1)` }], statements);
+    const plan = buildPipeline(new MessageWriter(), [returning], statements);
+    const types = pgMessages(plan.bytes).map((m) => m.type).join('');
+    expect(types).toBe(`${'C'.repeat(64)}PBES`);
+    expect(statements.size).toBe(1);
   });
 
   it('gives each member the answer in the shape its client asked for', () => {
@@ -36,8 +74,14 @@ describe('PostgreSQL batch pipeline', () => {
     expect(outcome.kind).toBe('committed');
     if (outcome.kind !== 'committed') return;
     const types = outcome.answers.map((a) => pgMessages(a).map((m) => m.type).join(''));
-    // Simple Query: no Parse/Bind/NoData; extended without Describe: no RowDescription.
+    // Simple Query: no Parse/Bind/NoData; extended without Describe: no RowDescription; a client's Parse is answered.
     expect(types).toEqual(['CZ', '2DCZ', '12nCZ']);
+  });
+
+  it('skips the CloseComplete and ParseComplete of the statements the proxy made', () => {
+    const answer = concat(pgMessage('3'), pgMessage('1'), pgMessage('2'), pgMessage('C', pgCstr('INSERT 0 1')), pgMessage('2'), pgMessage('C', pgCstr('INSERT 0 1')), ready);
+    const outcome = splitPipelineAnswer(answer, [returning, { ...returning, shape: 'PBE' }]);
+    expect(outcome.kind === 'committed' && outcome.answers.map((a) => pgMessages(a).map((m) => m.type).join(''))).toEqual(['2CZ', '12CZ']);
   });
 
   it('keeps a NoticeResponse with its member and drops asynchronous messages', () => {
@@ -50,8 +94,8 @@ describe('PostgreSQL batch pipeline', () => {
 
   it('reports a rollback when a member fails, and when the commit fails', () => {
     const error = pgMessage('E', [0x43, ...pgCstr('23505'), 0]);
-    expect(splitPipelineAnswer(concat(memberAnswer(false, 'INSERT 0 1'), pgMessage('1'), pgMessage('2'), pgMessage('n'), error, ready), [simple, simple, simple])).toEqual({ kind: 'rolled-back', failedMember: 1 });
-    expect(splitPipelineAnswer(concat(memberAnswer(false, 'INSERT 0 1'), error, ready), [simple])).toEqual({ kind: 'rolled-back', failedMember: -1 });
+    expect(splitPipelineAnswer(concat(memberAnswer(false, 'INSERT 0 1'), pgMessage('1'), pgMessage('2'), pgMessage('n'), error, ready), [simple, simple, simple])).toEqual({ kind: 'rolled-back', failedMember: 1, sqlState: '23505' });
+    expect(splitPipelineAnswer(concat(memberAnswer(false, 'INSERT 0 1'), error, ready), [simple])).toEqual({ kind: 'rolled-back', failedMember: -1, sqlState: '23505' });
   });
 
   it('calls anything else malformed', () => {
