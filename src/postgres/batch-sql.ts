@@ -6,8 +6,9 @@
 // transaction with one commit. A member from the extended protocol binds the
 // proxy's own named statement for its template on that server session, parsed
 // once and then reused, so the server plans it once rather than per member; a
-// simple Query member (its literals are in the text) parses the unnamed
-// statement. Each member's answer is cut out of the server's stream message by
+// simple Query member (its literals are in the text) is parsed into one
+// scratch statement, closed and parsed again per member. The unnamed
+// statement is never used: it may be the lending client's own. Each member's answer is cut out of the server's stream message by
 // message and given back in the shape its client asked for (simple Query, or
 // the extended messages it sent), with the server's own RowDescription,
 // DataRow and CommandComplete bytes.
@@ -31,6 +32,9 @@ export interface PipelineMember {
 
 /** Prefix of the proxy's statement names; a client naming its own statements so would collide. */
 export const BATCH_STATEMENT_PREFIX = 'tqdbproxy_batch_';
+
+/** The statement a simple Query member is parsed into, closed before each use (its text has the member's literals). */
+export const SIMPLE_MEMBER_STATEMENT = `${BATCH_STATEMENT_PREFIX}q`;
 
 /** Named statements kept per server session before they are closed and parsed afresh. */
 const MAX_BATCH_STATEMENTS = 64;
@@ -100,8 +104,13 @@ export function buildPipeline(w: MessageWriter, members: readonly PipelineMember
   for (let i = 0; i < members.length; i++) {
     const m = members[i]!;
     let name = '';
-    if (statements === null || m.shape === 'Q') {
+    if (statements === null) {
       w.begin(Frontend.Parse).u8(0).cstr(m.sql).bytes(m.paramTypes).end();
+    } else if (m.shape === 'Q') {
+      // Not the unnamed statement: the lender's client may still bind the one it parsed there.
+      name = SIMPLE_MEMBER_STATEMENT;
+      w.begin(Frontend.Close).u8(0x53).cstr(name).end();
+      w.begin(Frontend.Parse).cstr(name).cstr(m.sql).bytes(m.paramTypes).end();
     } else {
       const statement = statements.lookup(m.sql, m.paramTypes);
       name = statement.name;

@@ -220,6 +220,8 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
   private waitingWrite: PgWrite | null = null;
   /** True while a batch runs on this client's backend connection. */
   private isLending = false;
+  /** An unnamed Parse the server has not seen yet (see `replayParse`); owned. */
+  private unnamedReplay: Uint8Array | null = null;
   /** Where forwarded statements go: this session's group primary (one per connection, not one per statement). */
   private readonly primary: Target;
 
@@ -433,6 +435,7 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
   private onMessage(frame: Frame): void {
     const backend = this.backend;
     if (backend === null || !backend.isOpen) throw new ProxyError('BACKEND_LOST', 'lost connection to backend; reconnect', { fatal: true });
+    if (this.unnamedReplay !== null && !this.hasUnsynced) this.settleUnnamedReplay(frame);
     switch (frame.type) {
       case Frontend.Query:
         this.onQuery(frame);
@@ -664,7 +667,7 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
           backend.expect(new RefreshSegment(this, plan.refresh));
           backend.write(groupRaw);
         } else if (parseRaw !== null) {
-          this.replayParse(parseRaw);
+          this.replayParse(parseRaw, false);
         }
         this.confirmParsed(parsedNames);
         return;
@@ -689,7 +692,7 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
             this.engine.answeredFromWait();
             this.out.write(entry.bytes);
             this.services.observeQuery(statement, true, (performance.now() - startedAt) / 1000);
-            if (ownedParse !== null) this.replayParse(ownedParse);
+            if (ownedParse !== null) this.replayParse(ownedParse, true);
             this.confirmParsed(parsedNames);
           } else {
             this.engine.forwarded(this.primary);
@@ -731,14 +734,42 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
   }
 
   /**
-   * A cached answer replaced a group that began with Parse: the server still
-   * gets the Parse (and a Sync), so the statement the client now believes in
-   * exists there too. Its answer is not the client's and is dropped.
+   * A cached or batched answer replaced a group that began with Parse: the
+   * statement the client now believes in must exist at its own server
+   * session too. A named one is parsed there now. The unnamed one is kept
+   * back (`unnamedReplay`): most drivers send a fresh unnamed Parse with
+   * every query, which replaces it, so it is sent only when the next group
+   * could use it. `isOwned`: `parseRaw` is the proxy's copy, not a frame's view.
    */
-  private replayParse(parseRaw: Uint8Array): void {
+  private replayParse(parseRaw: Uint8Array, isOwned: boolean): void {
+    if (parseRaw[5] === 0) {
+      this.unnamedReplay = isOwned ? parseRaw : Uint8Array.from(parseRaw); // owned: sent later, if at all
+      return;
+    }
+    this.sendParse(parseRaw);
+  }
+
+  /** Parses a statement at the server ahead of the client's next messages; its answer is not the client's. */
+  private sendParse(parseRaw: Uint8Array): void {
     this.backend!.expect(new DiscardSegment(this));
     this.backend!.write(parseRaw);
     this.backend!.write(SYNC);
+  }
+
+  /**
+   * The first message of a group decides a kept-back unnamed Parse: an
+   * unnamed Parse replaces the statement and a Query destroys it (as at the
+   * server), so it is dropped unsent; any other message may use it, so it is
+   * sent first. Messages that name no statement leave it waiting.
+   */
+  private settleUnnamedReplay(frame: Frame): void {
+    const type = frame.type;
+    if (type === Frontend.Sync || type === Frontend.FunctionCall || type === Frontend.CopyData || type === Frontend.CopyDone || type === Frontend.CopyFail || type === Frontend.Terminate) return;
+    const replay = this.unnamedReplay!;
+    this.unnamedReplay = null;
+    if (type === Frontend.Query || (type === Frontend.Parse && frame.body[0] === 0)) return;
+    this.flushRun();
+    this.sendParse(replay);
   }
 
   /** Statements parsed in a group whose answer ended without error exist at the server. */
@@ -928,7 +959,7 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
   /** A batched group that began with Parse: the statement is made on this client's own connection too. */
   private afterBatchedParse(write: PgWrite): void {
     if (write.parseRaw === null || this.backend === null || !this.backend.isOpen) return;
-    this.replayParse(write.parseRaw);
+    this.replayParse(write.parseRaw, true);
     this.confirmParsed(write.parsedNames);
   }
 

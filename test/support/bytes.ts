@@ -85,7 +85,7 @@ export function prng(seed: number): () => number {
 
 // ---- PostgreSQL protocol 3.0, built independently of src/postgres/wire ----
 
-function be32(n: number): number[] {
+export function be32(n: number): number[] {
   return [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
 }
 

@@ -5,7 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import { be32, pgCstr, pgErrorFields, pgMessage } from '../../support/bytes.ts';
 import { runClient } from '../../support/process.ts';
+import { rawPgClient, type RawPgClient } from '../../support/raw-postgres.ts';
+import { waitUntil } from '../../support/wait.ts';
 import { startProxy, type ProxyProcess } from '../../support/proxy.ts';
 import { makeScratchDir, removeDir } from '../../support/tmp.ts';
 
@@ -181,6 +184,32 @@ describe('PostgreSQL write batching', () => {
       for (const rows of lenders) expect(rows.filter((r) => r.statement === sql)).toHaveLength(1);
     } finally {
       await Promise.all(clients.map((c) => c.end()));
+    }
+  });
+
+  it('gives a client whose batched group parsed the unnamed statement that statement for a later Bind without Parse', async () => {
+    const clients = await Promise.all(Array.from({ length: 16 }, () => rawPgClient(proxy.listeners.postgres!.port)));
+    try {
+      await Promise.all(clients.map((c) => c.login()));
+      const sql = `INSERT INTO ${TABLES.batched} (k, v) VALUES ($1, 7) RETURNING k`;
+      const bind = (k: number): Uint8Array => pgMessage('B', [0, 0, 0, 0, 0, 1, ...be32(String(k).length), ...new TextEncoder().encode(String(k)), 0, 0]);
+      const execute = pgMessage('E', [0, 0, 0, 0, 0]);
+      const sync = pgMessage('S');
+      const answered = (c: RawPgClient, readies: number): Promise<unknown> =>
+        waitUntil(() => c.messages().filter((m) => m.type === 'Z').length >= readies, { timeoutMs: 20_000, description: `ReadyForQuery #${readies}` });
+      const batchesBefore = await proxy.metricValue('tqdbproxy_write_batch_method_total', { method: 'transaction' });
+      clients.forEach((c, i) => c.socket.write(Buffer.concat([pgMessage('P', [...pgCstr(''), ...pgCstr(sql), 0, 0]), bind(970_000 + i), execute, sync])));
+      await Promise.all(clients.map((c) => answered(c, 2)));
+      expect(await proxy.metricValue('tqdbproxy_write_batch_method_total', { method: 'transaction' })).toBeGreaterThan(batchesBefore);
+      // Bind the unnamed statement again, without a Parse: it must exist at each client's own server session.
+      clients.forEach((c, i) => c.socket.write(Buffer.concat([bind(970_100 + i), execute, sync])));
+      await Promise.all(clients.map((c) => answered(c, 3)));
+      clients.forEach((c, i) => {
+        const rows = c.messages().filter((m) => m.type === 'D' || m.type === 'E').map((m) => (m.type === 'E' ? `error ${pgErrorFields(m.body).C}` : new TextDecoder().decode(m.body.subarray(6))));
+        expect(rows).toEqual([String(970_000 + i), String(970_100 + i)]);
+      });
+    } finally {
+      for (const c of clients) c.socket.end();
     }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test';
-import { BATCH_STATEMENT_PREFIX, BatchStatements, buildPipeline, EMPTY_BIND_TAIL, NO_PARAM_TYPES, splitPipelineAnswer, type PipelineMember } from '../../../src/postgres/batch-sql.ts';
+import { BATCH_STATEMENT_PREFIX, BatchStatements, SIMPLE_MEMBER_STATEMENT, buildPipeline, EMPTY_BIND_TAIL, NO_PARAM_TYPES, splitPipelineAnswer, type PipelineMember } from '../../../src/postgres/batch-sql.ts';
 import { MessageWriter } from '../../../src/postgres/wire/writer.ts';
 import { concat, pgCstr, pgMessage, pgMessages } from '../../support/bytes.ts';
 
@@ -35,8 +35,11 @@ describe('PostgreSQL batch pipeline', () => {
     const statements = new BatchStatements();
     const first = buildPipeline(new MessageWriter(), [returning, returning, simple], statements);
     const messages = pgMessages(first.bytes);
-    // Parse named once, Bind x2, the simple member on the unnamed statement.
-    expect(messages.map((m) => m.type).join('')).toBe('PBEBEPBDES');
+    // Parse named once, Bind x2; the simple member closes and parses the scratch statement, never the unnamed one.
+    expect(messages.map((m) => m.type).join('')).toBe('PBEBECPBDES');
+    expect([...messages[5]!.body]).toEqual([0x53, ...pgCstr(SIMPLE_MEMBER_STATEMENT)]);
+    expect([...messages[7]!.body]).toEqual([0, ...pgCstr(SIMPLE_MEMBER_STATEMENT), ...simple.bindTail]);
+    expect(messages.every((m) => m.type !== 'P' || m.body[0] !== 0)).toBe(true);
     const name = `${BATCH_STATEMENT_PREFIX}1`;
     expect([...messages[0]!.body]).toEqual([...pgCstr(name), ...pgCstr(returning.sql), ...returning.paramTypes]);
     expect([...messages[1]!.body]).toEqual([0, ...pgCstr(name), ...returning.bindTail]);
