@@ -89,13 +89,19 @@ export function queryCacheCase(driver: ProtocolDriver): void {
       }
     });
 
-    it('never caches an error', async () => {
+    it('never caches an error: once the table exists, the same text returns its rows', async () => {
       const c = await driver.connect(port);
+      const later = `cc_${driver.name}_appears_later`;
+      await direct.query(`DROP TABLE IF EXISTS ${later}`);
       try {
-        const sql = `/* ttl:60 */ SELECT * FROM cc_${driver.name}_appears_later`;
+        const sql = `/* ttl:60 */ SELECT x FROM ${later}`;
         for (let i = 0; i < 2; i++) expect((await c.queryError(sql)).code).toBe(driver.codes.noSuchTable);
+        await direct.query(`CREATE TABLE ${later} (x INT)`);
+        await direct.query(`INSERT INTO ${later} VALUES (7)`);
+        expect((await c.query(sql)).rows.map((r) => Number(r.x))).toEqual([7]);
       } finally {
         await c.end();
+        await direct.query(`DROP TABLE IF EXISTS ${later}`);
       }
     });
 

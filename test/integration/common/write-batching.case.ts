@@ -97,6 +97,7 @@ export function writeBatchingCase(driver: ProtocolDriver): void {
     it('reports the batched write and its batch size in SHOW TQDB STATUS', async () => {
       await Promise.all(writers.map((w, i) => w.query(`INSERT INTO ${table} (owner, v) VALUES (${p(1)}, 1)`, [5000 + i])));
       const statuses = await Promise.all(writers.map((w) => w.status()));
+      for (const s of statuses) expect(['write-batch', 'primary']).toContain(s.Backend);
       const batched = statuses.filter((s) => s.Backend === 'write-batch');
       expect(batched.length).toBeGreaterThan(0);
       expect(Math.max(...batched.map((s) => Number(s.LastBatchSize)))).toBeGreaterThan(1);
