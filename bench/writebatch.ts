@@ -87,6 +87,8 @@ const DATABASE = BENCH_DATABASE;
 const INSERT_TABLE = 'wb_insert';
 const UPDATE_TABLE = 'wb_update';
 const QUEUED_TABLE = 'wb_queued';
+/** The batching series this bench reads: every one carries the listener's protocol, and this bench drives the MariaDB one only. */
+const MEASURED = { protocol: 'mariadb' } as const;
 /** Rows each connection cycles through in the UPDATE workload; ranges are disjoint per connection. */
 const UPDATE_KEYS_PER_CONNECTION = 100;
 /** The proxy default the end-to-end p99 target is stated against (max delay + 10 ms). */
@@ -799,10 +801,10 @@ async function runRampSection(ctx: Context): Promise<RampResult> {
       samples.push({
         seconds: (now - origin) / 1000,
         phase: currentPhase,
-        batchedPerSecond: (metricDelta(previous, snapshot, 'tqdbproxy_write_batched_total') * 1000) / (now - previousAt),
-        delayMs: snapshot.value('tqdbproxy_write_current_delay_ms'),
-        proxyOpsPerSecond: snapshot.value('tqdbproxy_write_ops_per_second'),
-        queued: snapshot.value('tqdbproxy_write_queued'),
+        batchedPerSecond: (metricDelta(previous, snapshot, 'tqdbproxy_write_batched_total', MEASURED) * 1000) / (now - previousAt),
+        delayMs: snapshot.value('tqdbproxy_write_current_delay_ms', MEASURED),
+        proxyOpsPerSecond: snapshot.value('tqdbproxy_write_ops_per_second', MEASURED),
+        queued: snapshot.value('tqdbproxy_write_queued', MEASURED),
       });
       previous = snapshot;
       previousAt = now;
@@ -1025,7 +1027,7 @@ async function waitForQueued(url: string, count: number, timeoutMs: number): Pro
   const deadline = performance.now() + timeoutMs;
   let queued = 0;
   while (performance.now() < deadline) {
-    queued = (await scrapeMetrics(url)).value('tqdbproxy_write_queued');
+    queued = (await scrapeMetrics(url)).value('tqdbproxy_write_queued', MEASURED);
     if (queued >= count) return queued;
     await Bun.sleep(50);
   }
@@ -1400,13 +1402,13 @@ function batchCountersBetween(before: MetricsSnapshot | undefined, after: Metric
     return { batches: 0, batchedWrites: 0, batchSizeSum: 0, batchLatencySeconds: 0, methods: {}, excluded: {}, delayMs: undefined };
   }
   return {
-    batches: metricDelta(before, after, 'tqdbproxy_write_batch_size_count'),
-    batchSizeSum: metricDelta(before, after, 'tqdbproxy_write_batch_size_sum'),
-    batchedWrites: metricDelta(before, after, 'tqdbproxy_write_batched_total'),
-    batchLatencySeconds: metricDelta(before, after, 'tqdbproxy_write_batch_latency_seconds_sum'),
-    methods: labelDeltas(before, after, 'tqdbproxy_write_batch_method_total', 'method'),
-    excluded: labelDeltas(before, after, 'tqdbproxy_write_excluded_total', 'reason'),
-    delayMs: after.value('tqdbproxy_write_current_delay_ms'),
+    batches: metricDelta(before, after, 'tqdbproxy_write_batch_size_count', MEASURED),
+    batchSizeSum: metricDelta(before, after, 'tqdbproxy_write_batch_size_sum', MEASURED),
+    batchedWrites: metricDelta(before, after, 'tqdbproxy_write_batched_total', MEASURED),
+    batchLatencySeconds: metricDelta(before, after, 'tqdbproxy_write_batch_latency_seconds_sum', MEASURED),
+    methods: labelDeltas(before, after, 'tqdbproxy_write_batch_method_total', 'method', MEASURED),
+    excluded: labelDeltas(before, after, 'tqdbproxy_write_excluded_total', 'reason', MEASURED),
+    delayMs: after.value('tqdbproxy_write_current_delay_ms', MEASURED),
   };
 }
 

@@ -25,8 +25,8 @@ export interface RunningProxy {
 
 /** One write batcher per protocol config generation. */
 function createWriteBatching(config: ProtocolConfig, metrics: Metrics, log: Logger): BatchManager<MysqlWrite> {
-  const batcher = new MysqlWriteBatcher(config.defaultGroup, { method: (m) => metrics.batchExecuted(m) });
-  return createBatchManager<MysqlWrite>(config, batcher, metrics, log.child({ protocol: 'mariadb' }));
+  const batcher = new MysqlWriteBatcher(config.defaultGroup, { method: (m) => metrics.batchExecuted('mariadb', m) });
+  return createBatchManager<MysqlWrite>('mariadb', config, batcher, metrics, log.child({ protocol: 'mariadb' }));
 }
 
 /** What a reload swaps: connections read it at call time, so old connections follow the new config too. */
@@ -43,7 +43,7 @@ function mysqlServices(state: LiveState & { retired: BatchManager<MysqlWrite>[] 
   const batchKeys = new KeyInterner();
   const sites = new KeyInterner();
   const templateSites = new Map<string, string>();
-  const ttlWarner = new TtlOnWriteWarner({ log: (message) => protocolLog.warn(message), onWarn: () => metrics.hintWarning('ttl_on_write') });
+  const ttlWarner = new TtlOnWriteWarner({ log: (message) => protocolLog.warn(message), onWarn: () => metrics.hintWarning('mariadb', 'ttl_on_write') });
   return {
     config: config.mariadb,
     log: protocolLog,
@@ -65,7 +65,7 @@ function mysqlServices(state: LiveState & { retired: BatchManager<MysqlWrite>[] 
     },
     inspectHints(statement) {
       if (statement.hasTtlOnWrite) ttlWarner.check(statement);
-      for (let i = 0; i < statement.hintWarnings; i++) metrics.hintWarning('out_of_range');
+      for (let i = 0; i < statement.hintWarnings; i++) metrics.hintWarning('mariadb', 'out_of_range');
     },
     get isBatchingEnabled() {
       return state.config.mariadb.writeBatch.enabled;
@@ -75,7 +75,7 @@ function mysqlServices(state: LiveState & { retired: BatchManager<MysqlWrite>[] 
     cancelWrite: (write) => {
       if (!state.writes.cancel(write)) for (const manager of state.retired) if (manager.cancel(write)) return;
     },
-    onWriteExcluded: (reason) => metrics.writeExcludedFromBatch(reason),
+    onWriteExcluded: (reason) => metrics.writeExcludedFromBatch('mariadb', reason),
     internBatchKey: (key) => batchKeys.intern(key),
     batchSite(statement, template) {
       const { file, line } = statement.hints;

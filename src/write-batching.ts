@@ -5,10 +5,14 @@ import { BatchManager, type BatchMember, type BatchRunner } from './core/batch/b
 import { DEFAULT_POLICY_OPTIONS } from './core/batch/template-policy.ts';
 import type { ProtocolConfig } from './config/types.ts';
 import type { Logger } from './log.ts';
-import type { Metrics } from './metrics/registry.ts';
+import type { Metrics, Protocol } from './metrics/registry.ts';
 
-/** `maxBatchBytes` is read at each batch: a runner learns it from the server (max_allowed_packet). */
+/**
+ * `maxBatchBytes` is read at each batch: a runner learns it from the server (max_allowed_packet).
+ * Every metric the manager reports carries `protocol`, the listener it batches for.
+ */
 export function createBatchManager<M extends BatchMember>(
+  protocol: Protocol,
   config: ProtocolConfig,
   runner: BatchRunner<M> & { readonly maxBatchBytes: number },
   metrics: Metrics,
@@ -34,26 +38,26 @@ export function createBatchManager<M extends BatchMember>(
     },
     runner,
     {
-      queuedChanged: (queued) => metrics.setWriteQueued(queued),
-      batchStarted: (site, size, waitedSeconds) => metrics.observeBatch(site, size, waitedSeconds),
+      queuedChanged: (queued) => metrics.setWriteQueued(protocol, queued),
+      batchStarted: (site, size, waitedSeconds) => metrics.observeBatch(protocol, site, size, waitedSeconds),
       batchFinished: (site, size, seconds) => {
-        metrics.observeBatchLatency(site, seconds);
-        metrics.writesBatched(size);
+        metrics.observeBatchLatency(protocol, site, seconds);
+        metrics.writesBatched(protocol, size);
       },
       delayChanged: (adjustment, delayMs, opsPerSecond) => {
-        metrics.setWriteCurrentDelayMs(delayMs);
-        metrics.setWriteOpsPerSecond(opsPerSecond);
-        if (adjustment !== 'none') metrics.delayAdjusted(adjustment);
+        metrics.setWriteCurrentDelayMs(protocol, delayMs);
+        metrics.setWriteOpsPerSecond(protocol, opsPerSecond);
+        if (adjustment !== 'none') metrics.delayAdjusted(protocol, adjustment);
       },
       modeChanged: (site, change) => {
-        metrics.writeModeSwitched(change.mode);
+        metrics.writeModeSwitched(protocol, change.mode);
         log.info(change.mode === 'alone' ? 'batching does not pay for a template; its writes run alone' : 'batching pays again for a template', {
           site,
           batched_ms: change.batchedMeanMs.toFixed(2),
           alone_ms: change.aloneMeanMs.toFixed(2),
         });
       },
-      ranAlone: () => metrics.writeExcludedFromBatch('not_paying'),
+      ranAlone: () => metrics.writeExcludedFromBatch(protocol, 'not_paying'),
     },
   );
 }

@@ -26,13 +26,15 @@ export class MetricsSnapshot {
 
   /**
    * Sums of the series `name` by the value of one label (e.g. the batch
-   * method), for label sets that are not known in advance.
+   * method), for label sets that are not known in advance; only series whose
+   * labels include `where` (e.g. `{ protocol: 'mariadb' }`) count.
    */
-  byLabel(name: string, label: string): Map<string, number> {
+  byLabel(name: string, label: string, where: Record<string, string> = {}): Map<string, number> {
     const sums = new Map<string, number>();
     for (const sample of this.exposition.samples) {
       const value = sample.labels[label];
       if (sample.name !== name || value === undefined) continue;
+      if (!Object.entries(where).every(([key, wanted]) => sample.labels[key] === wanted)) continue;
       sums.set(value, (sums.get(value) ?? 0) + sample.value);
     }
     return sums;
@@ -59,11 +61,11 @@ export function metricDelta(before: MetricsSnapshot, after: MetricsSnapshot, nam
   return after.value(name, labels) - before.value(name, labels);
 }
 
-/** `after − before` of every label value of `label` on `name`; values that did not move are left out. */
-export function labelDeltas(before: MetricsSnapshot, after: MetricsSnapshot, name: string, label: string): Record<string, number> {
-  const previous = before.byLabel(name, label);
+/** `after − before` of every label value of `label` on `name` (series matching `where`); values that did not move are left out. */
+export function labelDeltas(before: MetricsSnapshot, after: MetricsSnapshot, name: string, label: string, where: Record<string, string> = {}): Record<string, number> {
+  const previous = before.byLabel(name, label, where);
   const deltas: Record<string, number> = {};
-  for (const [value, sum] of after.byLabel(name, label)) {
+  for (const [value, sum] of after.byLabel(name, label, where)) {
     const delta = sum - (previous.get(value) ?? 0);
     if (delta !== 0) deltas[value] = delta;
   }

@@ -136,13 +136,13 @@ export class Metrics {
   private readonly writeBatchSize: FastHistogramVec;
   private readonly writeBatchDelay: FastHistogramVec;
   private readonly writeBatchLatency: FastHistogramVec;
-  private readonly writeOpsPerSecond: Gauge;
-  private readonly writeCurrentDelayMs: Gauge;
-  /** Read at scrape time: the batch managers update it per write. */
-  private writeQueuedCount = 0;
-  private readonly writeDelayAdjustments: Counter<'direction'>;
-  private readonly writeModeSwitches: Counter<'to'>;
-  private readonly writeBatched: CounterSeries;
+  private readonly writeOpsPerSecond: Gauge<'protocol'>;
+  private readonly writeCurrentDelayMs: Gauge<'protocol'>;
+  /** Read at scrape time: each protocol's batch manager updates its own count per write. */
+  private readonly writeQueuedCounts: Partial<Record<Protocol, number>> = {};
+  private readonly writeDelayAdjustments: Counter<'protocol' | 'direction'>;
+  private readonly writeModeSwitches: Counter<'protocol' | 'to'>;
+  private readonly writeBatched: Record<Protocol, CounterSeries>;
   private readonly writeExcluded: FastCounterVec;
   private readonly writeBatchMethod: FastCounterVec;
 
@@ -153,7 +153,7 @@ export class Metrics {
   private readonly cacheBytes: Gauge;
   private readonly cacheEntries: Gauge;
 
-  private readonly hintWarnings: Counter<'kind'>;
+  private readonly hintWarnings: Counter<'protocol' | 'kind'>;
 
   // Label-child caches. Indexed by CallSite.index, then query type.
   private readonly queryChildren: (Map<string, QueryRow> | undefined)[] = [];
@@ -163,13 +163,16 @@ export class Metrics {
   private readonly backendChildren = new Map<string, CounterChild[]>();
   /** Batch sites age like query call sites: junk `file:` hints crowd real ones out for minutes, not until restart. */
   private readonly batchSiteLabels: CallSiteLabels;
-  private readonly batchSites = new Map<string, BatchSiteMetrics>();
-  private readonly delayChildren: Record<DelayDirection, CounterChild>;
-  private readonly modeChildren: Record<WriteMode, CounterChild>;
-  private readonly excludedChildren: Record<WriteExcludedReason, CounterChild>;
-  private readonly methodChildren: Record<BatchMethod, CounterChild>;
+  /** Keyed by protocol, then site label. */
+  private readonly batchSites: Record<Protocol, Map<string, BatchSiteMetrics>> = { mariadb: new Map(), postgres: new Map() };
+  private readonly opsPerSecondChildren: Record<Protocol, GaugeChild>;
+  private readonly currentDelayChildren: Record<Protocol, GaugeChild>;
+  private readonly delayChildren: Record<Protocol, Record<DelayDirection, CounterChild>>;
+  private readonly modeChildren: Record<Protocol, Record<WriteMode, CounterChild>>;
+  private readonly excludedChildren: Record<Protocol, Record<WriteExcludedReason, CounterChild>>;
+  private readonly methodChildren: Record<Protocol, Record<BatchMethod, CounterChild>>;
   private readonly hitChildren: Record<CacheHitState, CounterChild>;
-  private readonly hintWarningChildren: Record<HintWarningKind, CounterChild>;
+  private readonly hintWarningChildren: Record<Protocol, Record<HintWarningKind, CounterChild>>;
 
   constructor(options: MetricsOptions) {
     this.registry = new Registry();
@@ -182,7 +185,7 @@ export class Metrics {
     });
     // Call sites age once a minute; unref'd so it never keeps a process alive.
     this.batchSiteLabels = new CallSiteLabels(options.maxCallSites, (site) => {
-      this.batchSites.delete(site.file);
+      for (const p of PROTOCOL_LABELS) this.batchSites[p].delete(site.file);
       const matches = (labels: Record<string, string>): boolean => labels['site'] === site.file;
       this.writeBatchSize.removeWhere(matches);
       this.writeBatchDelay.removeWhere(matches);
@@ -217,43 +220,52 @@ export class Metrics {
       registers,
     });
 
-    this.writeBatchSize = this.fast(new FastHistogramVec('tqdbproxy_write_batch_size', 'Writes per executed batch, by site (hint file:line or template id, capped by metrics_max_call_sites).', BATCH_SIZE_BUCKETS));
-    this.writeBatchDelay = this.fast(new FastHistogramVec('tqdbproxy_write_batch_delay_seconds', 'Time a batch gathered writes before it was sent, by site.', BATCH_DELAY_BUCKETS_SECONDS));
-    this.writeBatchLatency = this.fast(new FastHistogramVec('tqdbproxy_write_batch_latency_seconds', 'Time from sending a batch to its last result, by site.', LATENCY_BUCKETS_SECONDS));
+    // Every batching series carries the protocol whose listener batched it: each listener has its own batch manager.
+    this.writeBatchSize = this.fast(new FastHistogramVec('tqdbproxy_write_batch_size', 'Writes per executed batch, by protocol and site (hint file:line or template id, capped by metrics_max_call_sites).', BATCH_SIZE_BUCKETS));
+    this.writeBatchDelay = this.fast(new FastHistogramVec('tqdbproxy_write_batch_delay_seconds', 'Time a batch gathered writes before it was sent, by protocol and site.', BATCH_DELAY_BUCKETS_SECONDS));
+    this.writeBatchLatency = this.fast(new FastHistogramVec('tqdbproxy_write_batch_latency_seconds', 'Time from sending a batch to its last result, by protocol and site.', LATENCY_BUCKETS_SECONDS));
     this.writeOpsPerSecond = new Gauge({
       name: 'tqdbproxy_write_ops_per_second',
-      help: 'Batched writes per second over the last writebatch_metrics_interval.',
+      help: 'Batched writes per second over the last writebatch_metrics_interval, by protocol.',
+      labelNames: ['protocol'],
       registers,
     });
     this.writeCurrentDelayMs = new Gauge({
       name: 'tqdbproxy_write_current_delay_ms',
-      help: 'Current adaptive batching delay in milliseconds.',
+      help: 'Current adaptive batching delay in milliseconds, by protocol.',
+      labelNames: ['protocol'],
       registers,
     });
-    const metricsSelf = this;
+    const queuedCounts = this.writeQueuedCounts;
     new Gauge({
       name: 'tqdbproxy_write_queued',
-      help: 'Writes waiting in a batch queue right now (not yet sent to the database).',
+      help: 'Writes waiting in a batch queue right now (not yet sent to the database), by protocol.',
+      labelNames: ['protocol'],
       registers,
       collect() {
-        this.set(metricsSelf.writeQueuedCount);
+        // Only protocols whose listener batches have a series, as with the delay gauges.
+        for (const p of PROTOCOL_LABELS) {
+          const count = queuedCounts[p];
+          if (count !== undefined) this.labels(p).set(count);
+        }
       },
     });
     this.writeDelayAdjustments = new Counter({
       name: 'tqdbproxy_write_delay_adjustments_total',
-      help: 'Adaptive delay changes, by direction (up, down).',
-      labelNames: ['direction'],
+      help: 'Adaptive delay changes, by protocol and direction (up, down).',
+      labelNames: ['protocol', 'direction'],
       registers,
     });
     this.writeModeSwitches = new Counter({
       name: 'tqdbproxy_write_mode_switches_total',
-      help: 'Templates that switched between batching and running their writes alone (to = batch, alone), from measured latency.',
-      labelNames: ['to'],
+      help: 'Templates that switched between batching and running their writes alone (to = batch, alone), from measured latency, by protocol.',
+      labelNames: ['protocol', 'to'],
       registers,
     });
-    this.writeBatched = this.fast(new FastCounterVec('tqdbproxy_write_batched_total', 'Writes executed as part of a batch.')).child({});
-    this.writeExcluded = this.fast(new FastCounterVec('tqdbproxy_write_excluded_total', 'Writes sent straight to the backend instead of batched, by reason.'));
-    this.writeBatchMethod = this.fast(new FastCounterVec('tqdbproxy_write_batch_method_total', 'Batches executed, by method (multi_row_insert, multi_row_delete, transaction).'));
+    const writeBatched = this.fast(new FastCounterVec('tqdbproxy_write_batched_total', 'Writes executed as part of a batch, by protocol.'));
+    this.writeBatched = childrenFor(PROTOCOL_LABELS, (p) => writeBatched.child({ protocol: p }));
+    this.writeExcluded = this.fast(new FastCounterVec('tqdbproxy_write_excluded_total', 'Writes sent straight to the backend instead of batched, by protocol and reason.'));
+    this.writeBatchMethod = this.fast(new FastCounterVec('tqdbproxy_write_batch_method_total', 'Batches executed, by protocol and method (multi_row_insert, multi_row_delete, transaction).'));
 
     this.cacheHits = this.fast(new FastCounterVec('tqdbproxy_cache_hits_total', 'Statements answered from the cache, by state (fresh, stale).'));
     this.cacheMisses = this.fast(new FastCounterVec('tqdbproxy_cache_misses_total', 'Cacheable statements not found in the cache.')).child({});
@@ -272,20 +284,22 @@ export class Metrics {
 
     this.hintWarnings = new Counter({
       name: 'tqdbproxy_sql_hint_warnings_total',
-      help: 'SQL hints ignored, by kind (ttl_on_write, out_of_range).',
-      labelNames: ['kind'],
+      help: 'SQL hints ignored, by protocol and kind (ttl_on_write, out_of_range).',
+      labelNames: ['protocol', 'kind'],
       registers,
     });
 
     // Closed label sets get their children now, so every series is exposed
     // (as 0) from the first scrape and the hot path never creates one.
     this.connectionChildren = childrenFor(PROTOCOL_LABELS, (p) => this.clientConnections.labels(p));
-    this.delayChildren = childrenFor(DELAY_DIRECTIONS, (d) => zeroed(this.writeDelayAdjustments.labels(d)));
-    this.modeChildren = childrenFor(WRITE_MODES, (m) => zeroed(this.writeModeSwitches.labels(m)));
-    this.excludedChildren = childrenFor(WRITE_EXCLUDED_REASONS, (r) => this.writeExcluded.child({ reason: r }));
-    this.methodChildren = childrenFor(BATCH_METHODS, (m) => this.writeBatchMethod.child({ method: m }));
+    this.opsPerSecondChildren = childrenFor(PROTOCOL_LABELS, (p) => this.writeOpsPerSecond.labels(p));
+    this.currentDelayChildren = childrenFor(PROTOCOL_LABELS, (p) => this.writeCurrentDelayMs.labels(p));
+    this.delayChildren = childrenFor(PROTOCOL_LABELS, (p) => childrenFor(DELAY_DIRECTIONS, (d) => zeroed(this.writeDelayAdjustments.labels(p, d))));
+    this.modeChildren = childrenFor(PROTOCOL_LABELS, (p) => childrenFor(WRITE_MODES, (m) => zeroed(this.writeModeSwitches.labels(p, m))));
+    this.excludedChildren = childrenFor(PROTOCOL_LABELS, (p) => childrenFor(WRITE_EXCLUDED_REASONS, (r) => this.writeExcluded.child({ protocol: p, reason: r })));
+    this.methodChildren = childrenFor(PROTOCOL_LABELS, (p) => childrenFor(BATCH_METHODS, (m) => this.writeBatchMethod.child({ protocol: p, method: m })));
     this.hitChildren = childrenFor(CACHE_HIT_STATES, (s) => this.cacheHits.child({ state: s }));
-    this.hintWarningChildren = childrenFor(HINT_WARNING_KINDS, (k) => zeroed(this.hintWarnings.labels(k)));
+    this.hintWarningChildren = childrenFor(PROTOCOL_LABELS, (p) => childrenFor(HINT_WARNING_KINDS, (k) => zeroed(this.hintWarnings.labels(p, k))));
     for (const child of Object.values(this.connectionChildren)) child.set(0);
   }
 
@@ -399,73 +413,75 @@ export class Metrics {
   // ----------------------------------------------------------------- batching
 
   /**
-   * The histograms for one batch site: `file:line` from the hint, or a short
-   * template id; past metrics_max_call_sites, `other`.
+   * The histograms for one protocol's batch site: `file:line` from the hint,
+   * or a short template id; past metrics_max_call_sites, `other`.
    */
-  batchSite(site: string): BatchSiteMetrics {
+  batchSite(protocol: Protocol, site: string): BatchSiteMetrics {
     // Resolved on every use, which is what keeps a busy site from ageing out.
     const label = this.batchSiteLabels.resolve(site, null).file;
-    let metrics = this.batchSites.get(label);
+    const sites = this.batchSites[protocol];
+    let metrics = sites.get(label);
     if (metrics === undefined) {
-      const size = this.writeBatchSize.child({ site: label });
-      const delay = this.writeBatchDelay.child({ site: label });
-      const latency = this.writeBatchLatency.child({ site: label });
+      const labels = { protocol, site: label };
+      const size = this.writeBatchSize.child(labels);
+      const delay = this.writeBatchDelay.child(labels);
+      const latency = this.writeBatchLatency.child(labels);
       metrics = Object.freeze({
         label,
         observeSize: (writes: number) => size.observe(writes),
         observeDelay: (seconds: number) => delay.observe(seconds),
         observeLatency: (seconds: number) => latency.observe(seconds),
       });
-      this.batchSites.set(label, metrics);
+      sites.set(label, metrics);
     }
     return metrics;
   }
 
-  /** A batch was sent: its size and how long its first write waited. Same as `batchSite(site).observeSize/observeDelay`. */
-  observeBatch(site: string, writes: number, delaySeconds: number): void {
-    const metrics = this.batchSite(site);
+  /** A batch was sent: its size and how long its first write waited. Same as `batchSite(protocol, site).observeSize/observeDelay`. */
+  observeBatch(protocol: Protocol, site: string, writes: number, delaySeconds: number): void {
+    const metrics = this.batchSite(protocol, site);
     metrics.observeSize(writes);
     metrics.observeDelay(delaySeconds);
   }
 
   /** A batch finished: seconds from sending it to its last result. */
-  observeBatchLatency(site: string, seconds: number): void {
-    this.batchSite(site).observeLatency(seconds);
+  observeBatchLatency(protocol: Protocol, site: string, seconds: number): void {
+    this.batchSite(protocol, site).observeLatency(seconds);
   }
 
-  setWriteOpsPerSecond(opsPerSecond: number): void {
-    this.writeOpsPerSecond.set(opsPerSecond);
+  setWriteOpsPerSecond(protocol: Protocol, opsPerSecond: number): void {
+    this.opsPerSecondChildren[protocol].set(opsPerSecond);
   }
 
-  setWriteCurrentDelayMs(delayMs: number): void {
-    this.writeCurrentDelayMs.set(delayMs);
+  setWriteCurrentDelayMs(protocol: Protocol, delayMs: number): void {
+    this.currentDelayChildren[protocol].set(delayMs);
   }
 
-  /** Writes queued for a batch and not yet sent. */
-  setWriteQueued(count: number): void {
-    this.writeQueuedCount = count;
+  /** Writes queued for a batch on this protocol's listener and not yet sent. */
+  setWriteQueued(protocol: Protocol, count: number): void {
+    this.writeQueuedCounts[protocol] = count;
   }
 
-  delayAdjusted(direction: DelayDirection): void {
-    this.delayChildren[direction].inc();
+  delayAdjusted(protocol: Protocol, direction: DelayDirection): void {
+    this.delayChildren[protocol][direction].inc();
   }
 
-  writeModeSwitched(to: WriteMode): void {
-    this.modeChildren[to].inc();
+  writeModeSwitched(protocol: Protocol, to: WriteMode): void {
+    this.modeChildren[protocol][to].inc();
   }
 
   /** Counts writes that were executed inside a batch. */
-  writesBatched(writes = 1): void {
-    this.writeBatched.inc(writes);
+  writesBatched(protocol: Protocol, writes = 1): void {
+    this.writeBatched[protocol].inc(writes);
   }
 
-  writeExcludedFromBatch(reason: WriteExcludedReason): void {
-    this.excludedChildren[reason].inc();
+  writeExcludedFromBatch(protocol: Protocol, reason: WriteExcludedReason): void {
+    this.excludedChildren[protocol][reason].inc();
   }
 
   /** Counts one executed batch by how it ran. */
-  batchExecuted(method: BatchMethod): void {
-    this.methodChildren[method].inc();
+  batchExecuted(protocol: Protocol, method: BatchMethod): void {
+    this.methodChildren[protocol][method].inc();
   }
 
   // -------------------------------------------------------------------- cache
@@ -495,8 +511,8 @@ export class Metrics {
 
   // ------------------------------------------------------------------- parser
 
-  hintWarning(kind: HintWarningKind): void {
-    this.hintWarningChildren[kind].inc();
+  hintWarning(protocol: Protocol, kind: HintWarningKind): void {
+    this.hintWarningChildren[protocol][kind].inc();
   }
 }
 

@@ -30,8 +30,8 @@ interface PgState {
 
 /** One write batcher per config generation. */
 function createWriteBatching(config: ProtocolConfig, metrics: Metrics, log: Logger): BatchManager<PgWrite> {
-  const batcher = new PgWriteBatcher({ pipelined: (size) => size > 0 && metrics.batchExecuted('transaction') });
-  return createBatchManager<PgWrite>(config, batcher, metrics, log.child({ protocol: 'postgres' }));
+  const batcher = new PgWriteBatcher({ pipelined: (size) => size > 0 && metrics.batchExecuted('postgres', 'transaction') });
+  return createBatchManager<PgWrite>('postgres', config, batcher, metrics, log.child({ protocol: 'postgres' }));
 }
 
 function pgServices(state: PgState, log: Logger, metrics: Metrics, clients: Set<PgClientConnection>, cache: QueryCache, cancelKeys: CancelKeys): PgServices {
@@ -40,7 +40,7 @@ function pgServices(state: PgState, log: Logger, metrics: Metrics, clients: Set<
   const batchKeys = new KeyInterner();
   const sites = new KeyInterner();
   const templateSites = new Map<string, string>();
-  const ttlWarner = new TtlOnWriteWarner({ log: (message) => protocolLog.warn(message), onWarn: () => metrics.hintWarning('ttl_on_write') });
+  const ttlWarner = new TtlOnWriteWarner({ log: (message) => protocolLog.warn(message), onWarn: () => metrics.hintWarning('postgres', 'ttl_on_write') });
   const engine: EngineServices = {
     cache,
     hasBatcher: true,
@@ -48,7 +48,7 @@ function pgServices(state: PgState, log: Logger, metrics: Metrics, clients: Set<
     get isBatchingEnabled() {
       return state.config.writeBatch.enabled;
     },
-    onWriteExcluded: (reason) => metrics.writeExcludedFromBatch(reason),
+    onWriteExcluded: (reason) => metrics.writeExcludedFromBatch('postgres', reason),
     internBatchKey: (key) => batchKeys.intern(key),
   };
   return {
@@ -75,7 +75,7 @@ function pgServices(state: PgState, log: Logger, metrics: Metrics, clients: Set<
     },
     inspectHints(statement) {
       if (statement.hasTtlOnWrite) ttlWarner.check(statement);
-      for (let i = 0; i < statement.hintWarnings; i++) metrics.hintWarning('out_of_range');
+      for (let i = 0; i < statement.hintWarnings; i++) metrics.hintWarning('postgres', 'out_of_range');
     },
     enqueueWrite: (write) => state.writes.enqueue(write),
     // A write queued before a reload may still sit in a retired manager.

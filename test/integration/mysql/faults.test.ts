@@ -1,6 +1,6 @@
 // One misbehaving client or a dying backend must not stop the proxy from serving everyone else.
+// Garbage bytes and a client killed mid-result are tested for both protocols in test/integration/common/faults.case.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
-import mysql from 'mysql2';
 import { startMariaDb, type MariaDbServer } from '../../support/mariadb.ts';
 import { mysqlConnect } from '../../support/mysql.ts';
 import { startProxy, type ProxyProcess } from '../../support/proxy.ts';
@@ -26,53 +26,7 @@ async function servesFreshClient(port: number): Promise<void> {
   }
 }
 
-/** Opens a raw TCP connection and collects what the proxy sends. */
-async function rawClient(port: number): Promise<{ socket: import('bun').Socket<undefined>; received: () => Uint8Array; closed: Promise<void> }> {
-  const chunks: Uint8Array[] = [];
-  let onClose = (): void => {};
-  const closed = new Promise<void>((resolve) => (onClose = resolve));
-  const socket = await Bun.connect({
-    hostname: '127.0.0.1',
-    port,
-    socket: {
-      data(_s, chunk) {
-        chunks.push(Uint8Array.from(chunk));
-      },
-      close() {
-        onClose();
-      },
-    },
-  });
-  return { socket, received: () => Buffer.concat(chunks), closed };
-}
-
 describe('faults', () => {
-  it('a client killed in the middle of a large result leaves the proxy serving others', async () => {
-    const c = mysql.createConnection({ host: '127.0.0.1', port: proxy.port, user: 'root', database: 'test' });
-    await new Promise<void>((resolve, reject) => {
-      const stream = c.query("SELECT REPEAT('x', 1000) AS pad FROM seq_1_to_200000").stream();
-      stream.once('data', () => {
-        c.destroy();
-        resolve();
-      });
-      stream.once('error', reject);
-    });
-    await servesFreshClient(proxy.port);
-    await waitUntil(async () => (await proxy.metricValue('tqdbproxy_client_connections', { protocol: 'mariadb' })) === 0, { description: 'the killed client is closed' });
-  });
-
-  it('garbage bytes get an error and a close, and others keep working', async () => {
-    const raw = await rawClient(proxy.port);
-    await waitUntil(() => raw.received().length > 4, { description: 'the greeting' });
-    raw.socket.write(Uint8Array.from([0x05, 0x00, 0x00, 0x01, 0xde, 0xad, 0xbe, 0xef, 0x00]));
-    await raw.closed;
-    const bytes = raw.received();
-    const greetingLength = bytes[0]! | (bytes[1]! << 8) | (bytes[2]! << 16);
-    const reply = bytes.subarray(4 + greetingLength);
-    expect(reply[4]).toBe(0xff);
-    await servesFreshClient(proxy.port);
-  });
-
   it('a packet larger than max_packet_size gets ER_NET_PACKET_TOO_LARGE and a close', async () => {
     const c = await mysqlConnect(proxy.port);
     let errno = 0;

@@ -429,20 +429,7 @@ describe('cache waiters behind a result that cannot be cached (finding 9)', () =
   }, 30_000);
 });
 
-describe('SHOW TQDB STATUS LIKE (finding 10)', () => {
-  it('is answered by the proxy, filtered, instead of failing with 1064 at the server', async () => {
-    await using proxy = await startProxy();
-    const c = await mysqlConnect(proxy.port);
-    try {
-      const [rows] = await c.query("SHOW TQDB STATUS LIKE 'Shard'");
-      expect(rows as unknown).toEqual([{ Variable_name: 'Shard', Value: 'main' }]);
-      const [all] = await c.query("SHOW TQDB STATUS LIKE '%'");
-      expect((all as unknown[]).length).toBe(5);
-    } finally {
-      await c.end();
-    }
-  });
-
+describe('connection logging', () => {
   it('names the client address in the debug open and close lines', async () => {
     await using proxy = await startProxy({ ini: '[proxy]\nlog_level = debug' });
     const c = await mysqlConnect(proxy.port);

@@ -1,5 +1,7 @@
-// The query cache through the proxy, against the real MariaDB: hits, expiry,
-// isolation by user/database, transactions, errors, single-flight, SWR, LRU.
+// The query cache through the proxy, against the real MariaDB: expiry, isolation by user/database,
+// SWR, prepared statements, replay to different clients, LRU. Hits, errors, single-flight,
+// transactions and ttl hints on writes are tested for both protocols in
+// test/integration/common/query-cache.case.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import type { Connection } from 'mysql2/promise';
 import { mysqlConnect, runMariadbCli } from '../../support/mysql.ts';
@@ -121,61 +123,6 @@ describe('query cache', () => {
     }
   });
 
-  it('neither serves nor stores inside a transaction', async () => {
-    const c = await mysqlConnect(proxy.port);
-    try {
-      const cachedSql = "/* ttl:60 */ SELECT 'tx-cached' AS v";
-      await c.query(cachedSql);
-      await c.query(cachedSql);
-      expect((await status(c)).Backend).toBe('cache');
-      await c.query('BEGIN');
-      await c.query(cachedSql);
-      expect((await status(c)).Backend).toBe('primary');
-      await c.query("/* ttl:60 */ SELECT 'tx-only' AS v");
-      await c.query('COMMIT');
-      await c.query("/* ttl:60 */ SELECT 'tx-only' AS v");
-      expect((await status(c)).Backend).toBe('primary');
-    } finally {
-      await c.end();
-    }
-  });
-
-  it('never caches an error', async () => {
-    const c = await mysqlConnect(proxy.port, { database: 'qc_a' });
-    try {
-      const sql = '/* ttl:60 */ SELECT * FROM appears_later';
-      for (let i = 0; i < 2; i++) {
-        let errno = 0;
-        try {
-          await c.query(sql);
-        } catch (error) {
-          errno = (error as { errno: number }).errno;
-        }
-        expect(errno).toBe(1146);
-      }
-      await direct.query('CREATE TABLE qc_a.appears_later (x INT)');
-      await direct.query('INSERT INTO qc_a.appears_later VALUES (7)');
-      const [rows] = await c.query(sql);
-      expect(rows as unknown).toEqual([{ x: 7 }]);
-    } finally {
-      await c.end();
-    }
-  });
-
-  it('sends 50 concurrent identical cold misses to the database once', async () => {
-    const before = await hits();
-    const conns = await Promise.all(Array.from({ length: 50 }, () => mysqlConnect(proxy.port)));
-    try {
-      const coalescedBefore = await proxy.metricValue('tqdbproxy_cache_coalesced_total');
-      const results = await Promise.all(conns.map((c) => c.query("/* ttl:60 */ SELECT SLEEP(0.2) AS s, test.qc_hit() AS h, 'flight' AS tag")));
-      for (const [rows] of results) expect(rows as unknown).toEqual([{ s: 0, h: 1, tag: 'flight' }]);
-      expect((await hits()) - before).toBe(1);
-      expect((await proxy.metricValue('tqdbproxy_cache_coalesced_total')) - coalescedBefore).toBe(49);
-    } finally {
-      await Promise.all(conns.map((c) => c.end()));
-    }
-  });
-
   it('answers a stale hit at once and refreshes it exactly once in the background', async () => {
     const c = await mysqlConnect(proxy.port);
     const d = await mysqlConnect(proxy.port);
@@ -252,23 +199,6 @@ describe('query cache', () => {
       const [last] = await c.query(`/* ttl:60 */ SELECT 1499 AS n, REPEAT('x', 200) AS pad`);
       expect((last as { n: number }[])[0]!.n).toBe(1499);
       expect((await status(c)).Backend).toBe('cache');
-    } finally {
-      await c.end();
-    }
-  });
-
-  it('does not cache a write that carries a ttl hint, warns once per call site and counts it', async () => {
-    const c = await mysqlConnect(proxy.port);
-    try {
-      await c.query('CREATE TABLE IF NOT EXISTS qc_writes (v INT)');
-      const before = await proxy.metricValue('tqdbproxy_sql_hint_warnings_total', { kind: 'ttl_on_write' });
-      for (let i = 0; i < 3; i++) await c.query(`/* ttl:60 file:writer.php line:9 */ INSERT INTO qc_writes VALUES (${i})`);
-      expect(await proxy.metricValue('tqdbproxy_sql_hint_warnings_total', { kind: 'ttl_on_write' })).toBe(before + 3);
-      const [rows] = await c.query('SELECT COUNT(*) AS n FROM qc_writes');
-      expect((rows as { n: number }[])[0]!.n).toBe(3);
-      await proxy.waitForStderr(/writer\.php/);
-      expect(proxy.stderr().split('\n').filter((line) => line.includes('writer.php')).length).toBe(1);
-      await c.query('DROP TABLE qc_writes');
     } finally {
       await c.end();
     }

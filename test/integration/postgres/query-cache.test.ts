@@ -1,5 +1,6 @@
-// The query cache on the PostgreSQL listener, against the real server: /* ttl:N */ hits for simple and
-// extended queries, keys by user, database and parameters, no cache in transactions, SHOW TQDB STATUS.
+// The query cache on the PostgreSQL listener, against the real server: /* ttl:N */ hits for extended
+// queries and drivers, keys by user, database, parameters and formats, no cache after SET. What both
+// protocols share is tested in test/integration/common/query-cache.case.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import pg from 'pg';
 import postgres from 'postgres';
@@ -42,26 +43,6 @@ async function setValue(id: number, v: string): Promise<void> {
 }
 
 describe('PostgreSQL query cache', () => {
-  it('answers a repeated ttl-hinted simple query from the cache, and says so in SHOW TQDB STATUS', async () => {
-    const c = client();
-    await c.connect();
-    try {
-      await setValue(1, 'simple-a');
-      const sql = '/* ttl:60 */ SELECT v FROM pg_qc_items WHERE id = 1';
-      expect((await c.query(sql)).rows).toEqual([{ v: 'simple-a' }]);
-      expect((await status(c)).Backend).toBe('primary');
-      await setValue(1, 'simple-b');
-      const hitsBefore = await proxy.metricValue('tqdbproxy_cache_hits_total');
-      expect((await c.query(sql)).rows).toEqual([{ v: 'simple-a' }]);
-      expect(await proxy.metricValue('tqdbproxy_cache_hits_total')).toBe(hitsBefore + 1);
-      expect((await status(c)).Backend).toBe('cache');
-      // Without the hint the server answers.
-      expect((await c.query('SELECT v FROM pg_qc_items WHERE id = 1')).rows).toEqual([{ v: 'simple-b' }]);
-    } finally {
-      await c.end();
-    }
-  });
-
   it('caches extended-protocol queries per parameter value, unnamed and named', async () => {
     const c = client();
     await c.connect();
@@ -138,20 +119,6 @@ describe('PostgreSQL query cache', () => {
       expect((await c.query(sql)).rows).toEqual([{ tx: 'tx-a' }]);
       await c.query("SET application_name = 'pg_qc'");
       expect((await c.query(sql)).rows).toEqual([{ tx: 'tx-b' }]);
-    } finally {
-      await c.end();
-    }
-  });
-
-  it('does not cache an error', async () => {
-    const c = client();
-    await c.connect();
-    try {
-      const sql = '/* ttl:60 */ SELECT v FROM pg_qc_missing_table';
-      for (let i = 0; i < 2; i++) {
-        const error = await c.query(sql).catch((e: unknown) => e);
-        expect((error as { code?: string }).code).toBe('42P01');
-      }
     } finally {
       await c.end();
     }

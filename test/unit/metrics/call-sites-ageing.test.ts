@@ -50,15 +50,15 @@ describe('CallSiteLabels ageing', () => {
 describe('batch site ageing', () => {
   it('drops an idle batch site from /metrics so a new one gets its own label, while a busy one stays', async () => {
     const metrics = new Metrics({ maxCallSites: 2, collectDefaultMetrics: false });
-    metrics.observeBatch('junk.php:1', 3, 0.001);
-    metrics.observeBatch('busy.php:2', 3, 0.001);
-    metrics.observeBatch('legit.php:7', 3, 0.001);
+    metrics.observeBatch('mariadb', 'junk.php:1', 3, 0.001);
+    metrics.observeBatch('mariadb', 'busy.php:2', 3, 0.001);
+    metrics.observeBatch('mariadb', 'legit.php:7', 3, 0.001);
     expect(await metrics.registry.metrics()).toContain('site="other"');
     for (let t = 0; t < IDLE_TICKS_BEFORE_EVICTION; t++) {
       metrics.ageLabels();
-      metrics.observeBatchLatency('busy.php:2', 0.001);
+      metrics.observeBatchLatency('mariadb', 'busy.php:2', 0.001);
     }
-    metrics.observeBatch('legit.php:7', 3, 0.001);
+    metrics.observeBatch('mariadb', 'legit.php:7', 3, 0.001);
     const text = await metrics.registry.metrics();
     expect(text).toContain('site="legit.php:7"');
     expect(text).toContain('site="busy.php:2"');

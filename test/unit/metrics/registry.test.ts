@@ -122,8 +122,8 @@ describe('Metrics', () => {
       metrics.observeQuery('mariadb', 'select', false, 'a.go', 1, 0.001);
       metrics.observeQuery('mariadb', 'select', false, null, null, 0.001);
       metrics.backendError('mariadb', '127.0.0.1:3306', 'lost');
-      metrics.observeBatch('a.go:1', 10, 0.001);
-      metrics.writeExcludedFromBatch('transaction');
+      metrics.observeBatch('mariadb', 'a.go:1', 10, 0.001);
+      metrics.writeExcludedFromBatch('mariadb', 'transaction');
       metrics.cacheHit('fresh');
     }
     expect(total.calls).toBe(2);
@@ -165,43 +165,64 @@ describe('Metrics', () => {
     expect(sumSamples(e, 'tqdbproxy_backend_errors_total', { kind: 'lost' })).toBe(0);
   });
 
-  it('records batches by site, capping sites like call sites', async () => {
+  it('records batches by protocol and site, capping sites like call sites', async () => {
     const metrics = new Metrics({ maxCallSites: 1, collectDefaultMetrics: false });
-    metrics.observeBatch('a.go:1', 20, 0.004);
-    metrics.observeBatchLatency('a.go:1', 0.002);
-    metrics.observeBatch('b.go:2', 5, 0.001);
-    const site = metrics.batchSite('c.go:3');
+    metrics.observeBatch('mariadb', 'a.go:1', 20, 0.004);
+    metrics.observeBatchLatency('mariadb', 'a.go:1', 0.002);
+    metrics.observeBatch('mariadb', 'b.go:2', 5, 0.001);
+    metrics.observeBatch('postgres', 'a.go:1', 7, 0.001);
+    const site = metrics.batchSite('mariadb', 'c.go:3');
     expect(site.label).toBe('other');
     site.observeSize(1);
     const e = await scrape(metrics);
-    expect(sumSamples(e, 'tqdbproxy_write_batch_size_sum', { site: 'a.go:1' })).toBe(20);
+    expect(sumSamples(e, 'tqdbproxy_write_batch_size_sum', { protocol: 'mariadb', site: 'a.go:1' })).toBe(20);
+    expect(sumSamples(e, 'tqdbproxy_write_batch_size_sum', { protocol: 'postgres', site: 'a.go:1' })).toBe(7);
     expect(sumSamples(e, 'tqdbproxy_write_batch_size_count', { site: 'other' })).toBe(2);
-    expect(sumSamples(e, 'tqdbproxy_write_batch_delay_seconds_count', { site: 'a.go:1' })).toBe(1);
+    expect(sumSamples(e, 'tqdbproxy_write_batch_delay_seconds_count', { protocol: 'mariadb', site: 'a.go:1' })).toBe(1);
     expect(sumSamples(e, 'tqdbproxy_write_batch_latency_seconds_count', { site: 'a.go:1' })).toBe(1);
-    expect(sumSamples(e, 'tqdbproxy_write_batch_size_bucket', { site: 'a.go:1', le: '1000' })).toBe(1);
+    expect(sumSamples(e, 'tqdbproxy_write_batch_latency_seconds_count', { protocol: 'postgres' })).toBe(0);
+    expect(sumSamples(e, 'tqdbproxy_write_batch_size_bucket', { protocol: 'mariadb', site: 'a.go:1', le: '1000' })).toBe(1);
   });
 
-  it('records the adaptive delay, throughput, batched and excluded writes and methods', async () => {
+  it('records the adaptive delay, throughput, queue, batched and excluded writes, modes and methods per protocol', async () => {
     const metrics = new Metrics({ maxCallSites: 1, collectDefaultMetrics: false });
-    metrics.setWriteCurrentDelayMs(15);
-    metrics.setWriteOpsPerSecond(1234.5);
-    metrics.delayAdjusted('up');
-    metrics.delayAdjusted('up');
-    metrics.delayAdjusted('down');
-    metrics.writesBatched(20);
-    metrics.writesBatched();
-    metrics.writeExcludedFromBatch('hint_zero');
-    metrics.batchExecuted('multi_row_insert');
+    metrics.setWriteCurrentDelayMs('mariadb', 15);
+    metrics.setWriteCurrentDelayMs('postgres', 4);
+    metrics.setWriteOpsPerSecond('mariadb', 1234.5);
+    metrics.setWriteQueued('postgres', 3);
+    metrics.delayAdjusted('mariadb', 'up');
+    metrics.delayAdjusted('mariadb', 'up');
+    metrics.delayAdjusted('postgres', 'down');
+    metrics.writeModeSwitched('postgres', 'alone');
+    metrics.writesBatched('mariadb', 20);
+    metrics.writesBatched('postgres');
+    metrics.writeExcludedFromBatch('mariadb', 'hint_zero');
+    metrics.batchExecuted('mariadb', 'multi_row_insert');
+    metrics.batchExecuted('postgres', 'transaction');
     const e = await scrape(metrics);
-    expect(sumSamples(e, 'tqdbproxy_write_current_delay_ms')).toBe(15);
-    expect(sumSamples(e, 'tqdbproxy_write_ops_per_second')).toBe(1234.5);
-    expect(sumSamples(e, 'tqdbproxy_write_delay_adjustments_total', { direction: 'up' })).toBe(2);
-    expect(sumSamples(e, 'tqdbproxy_write_delay_adjustments_total', { direction: 'down' })).toBe(1);
-    expect(sumSamples(e, 'tqdbproxy_write_batched_total')).toBe(21);
-    expect(sumSamples(e, 'tqdbproxy_write_excluded_total', { reason: 'hint_zero' })).toBe(1);
+    expect(sumSamples(e, 'tqdbproxy_write_current_delay_ms', { protocol: 'mariadb' })).toBe(15);
+    expect(sumSamples(e, 'tqdbproxy_write_current_delay_ms', { protocol: 'postgres' })).toBe(4);
+    expect(sumSamples(e, 'tqdbproxy_write_ops_per_second', { protocol: 'mariadb' })).toBe(1234.5);
+    expect(sumSamples(e, 'tqdbproxy_write_queued', { protocol: 'postgres' })).toBe(3);
+    // A protocol whose listener never reported a queue has no series, rather than a 0 that looks measured.
+    expect(e.samples.some((s) => s.name === 'tqdbproxy_write_queued' && s.labels['protocol'] === 'mariadb')).toBe(false);
+    expect(sumSamples(e, 'tqdbproxy_write_delay_adjustments_total', { protocol: 'mariadb', direction: 'up' })).toBe(2);
+    expect(sumSamples(e, 'tqdbproxy_write_delay_adjustments_total', { protocol: 'mariadb', direction: 'down' })).toBe(0);
+    expect(sumSamples(e, 'tqdbproxy_write_delay_adjustments_total', { protocol: 'postgres', direction: 'down' })).toBe(1);
+    expect(sumSamples(e, 'tqdbproxy_write_mode_switches_total', { protocol: 'postgres', to: 'alone' })).toBe(1);
+    expect(sumSamples(e, 'tqdbproxy_write_mode_switches_total', { protocol: 'mariadb' })).toBe(0);
+    expect(sumSamples(e, 'tqdbproxy_write_batched_total', { protocol: 'mariadb' })).toBe(20);
+    expect(sumSamples(e, 'tqdbproxy_write_batched_total', { protocol: 'postgres' })).toBe(1);
+    expect(sumSamples(e, 'tqdbproxy_write_excluded_total', { protocol: 'mariadb', reason: 'hint_zero' })).toBe(1);
+    expect(sumSamples(e, 'tqdbproxy_write_excluded_total', { protocol: 'postgres', reason: 'hint_zero' })).toBe(0);
     expect(sumSamples(e, 'tqdbproxy_write_excluded_total', { reason: 'transaction' })).toBe(0);
-    expect(sumSamples(e, 'tqdbproxy_write_batch_method_total', { method: 'multi_row_insert' })).toBe(1);
-    expect(sumSamples(e, 'tqdbproxy_write_batch_method_total', { method: 'transaction' })).toBe(0);
+    expect(sumSamples(e, 'tqdbproxy_write_batch_method_total', { protocol: 'mariadb', method: 'multi_row_insert' })).toBe(1);
+    expect(sumSamples(e, 'tqdbproxy_write_batch_method_total', { protocol: 'mariadb', method: 'transaction' })).toBe(0);
+    expect(sumSamples(e, 'tqdbproxy_write_batch_method_total', { protocol: 'postgres', method: 'transaction' })).toBe(1);
+    // Every batching series names its protocol.
+    for (const sample of e.samples) {
+      if (sample.name.startsWith('tqdbproxy_write_')) expect({ name: sample.name, protocol: sample.labels['protocol'] }).toEqual({ name: sample.name, protocol: expect.stringMatching(/^(mariadb|postgres)$/) });
+    }
   });
 
   it('records cache hits, misses, coalesced waiters, evictions and size', async () => {
@@ -213,7 +234,7 @@ describe('Metrics', () => {
     metrics.cacheCoalescedWaiters(49);
     metrics.cacheEvicted(3);
     metrics.setCacheUsage(4096, 12);
-    metrics.hintWarning('ttl_on_write');
+    metrics.hintWarning('postgres', 'ttl_on_write');
     const e = await scrape(metrics);
     expect(sumSamples(e, 'tqdbproxy_cache_hits_total', { state: 'fresh' })).toBe(2);
     expect(sumSamples(e, 'tqdbproxy_cache_hits_total', { state: 'stale' })).toBe(1);
@@ -222,7 +243,8 @@ describe('Metrics', () => {
     expect(sumSamples(e, 'tqdbproxy_cache_evictions_total')).toBe(3);
     expect(sumSamples(e, 'tqdbproxy_cache_bytes')).toBe(4096);
     expect(sumSamples(e, 'tqdbproxy_cache_entries')).toBe(12);
-    expect(sumSamples(e, 'tqdbproxy_sql_hint_warnings_total', { kind: 'ttl_on_write' })).toBe(1);
+    expect(sumSamples(e, 'tqdbproxy_sql_hint_warnings_total', { protocol: 'postgres', kind: 'ttl_on_write' })).toBe(1);
+    expect(sumSamples(e, 'tqdbproxy_sql_hint_warnings_total', { protocol: 'mariadb', kind: 'ttl_on_write' })).toBe(0);
     expect(sumSamples(e, 'tqdbproxy_sql_hint_warnings_total', { kind: 'out_of_range' })).toBe(0);
   });
 
@@ -239,9 +261,9 @@ describe('Metrics', () => {
 
   it('spells NaN as the exposition format does', async () => {
     const metrics = new Metrics({ maxCallSites: 1, collectDefaultMetrics: false });
-    metrics.setWriteOpsPerSecond(Number.NaN);
+    metrics.setWriteOpsPerSecond('mariadb', Number.NaN);
     const text = await metrics.render();
-    expect(text).toContain('\ntqdbproxy_write_ops_per_second NaN\n');
+    expect(text).toContain('\ntqdbproxy_write_ops_per_second{protocol="mariadb"} NaN\n');
     expect(text).not.toContain(' Nan\n');
   });
 });
