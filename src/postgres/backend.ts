@@ -36,8 +36,8 @@ export interface BackendOwner {
   onBackendBackpressure(isFull: boolean): void;
 }
 
-/** Bodies the front end reads: auth codes, keys, statuses, errors, tags, parameter changes. */
-const WANTED = [Backend.Authentication, Backend.BackendKeyData, Backend.ReadyForQuery, Backend.ErrorResponse, Backend.CommandComplete, Backend.ParameterStatus];
+/** Bodies the front end reads: auth codes, keys, errors, parameter changes (ReadyForQuery's status is `firstBodyByte`). */
+const WANTED = [Backend.Authentication, Backend.BackendKeyData, Backend.ErrorResponse, Backend.ParameterStatus];
 
 const handlers: SocketHandler<PgBackendConnection> = {
   data(socket, chunk) {
@@ -146,7 +146,7 @@ export class PgBackendConnection {
         }
         head.onMessage(scanner.type, scanner.body);
         if (scanner.type === Backend.ReadyForQuery) {
-          const status = scanner.body![0] ?? 0;
+          const status = scanner.firstBodyByte;
           head.onBytes(chunk, runStart, end);
           runStart = end;
           this.sinks.shift();

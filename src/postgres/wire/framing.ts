@@ -98,6 +98,8 @@ export class MessageScanner {
   type = 0;
   /** Its body when the type is wanted, else null. Borrowed: valid until the next call. */
   body: Uint8Array | null = null;
+  /** Its body's first byte (-1 for an empty body), for every type: ReadyForQuery's status needs no view. */
+  firstBodyByte = -1;
   /** True while the stream stands between two messages. */
   get isAtBoundary(): boolean {
     return this.headerFill === 0 && this.bodyLeft === 0;
@@ -133,6 +135,7 @@ export class MessageScanner {
       if (msgEnd <= end) {
         this.type = type;
         this.body = this.wanted[type] === 1 ? chunk.subarray(pos + HEADER_LENGTH, msgEnd) : null;
+        this.firstBodyByte = len > 4 ? chunk[pos + HEADER_LENGTH]! : -1;
         return msgEnd;
       }
       this.startBody(type, len - 4);
@@ -162,11 +165,13 @@ export class MessageScanner {
     this.bodyLeft = bodyLength;
     this.isWanted = this.wanted[type] === 1;
     this.bodyFill = 0;
+    this.firstBodyByte = -1;
     if (this.isWanted && bodyLength > this.bodyCarry.length) this.bodyCarry = new Uint8Array(Math.max(bodyLength, this.bodyCarry.length * 2));
   }
 
   private takeBody(chunk: Uint8Array, from: number, to: number): void {
     const n = to - from;
+    if (this.bodyFill === 0 && n > 0) this.firstBodyByte = chunk[from]!;
     if (this.isWanted) this.bodyCarry.set(chunk.subarray(from, to), this.bodyFill);
     this.bodyFill += n;
     this.bodyLeft -= n;

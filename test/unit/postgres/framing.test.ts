@@ -83,16 +83,16 @@ const server = concat(
 );
 const WANTED = [0x52, 0x4b, 0x5a, 0x43, 0x53];
 
-function scanAll(chunks: Uint8Array[]): { type: string; body: number[] | null; end: number }[] {
+function scanAll(chunks: Uint8Array[]): { type: string; body: number[] | null; first: number; end: number }[] {
   const scanner = new MessageScanner(WANTED);
-  const out: { type: string; body: number[] | null; end: number }[] = [];
+  const out: { type: string; body: number[] | null; first: number; end: number }[] = [];
   let offset = 0;
   for (const chunk of chunks) {
     let pos = 0;
     for (;;) {
       const end = scanner.next(chunk, pos);
       if (end < 0) break;
-      out.push({ type: String.fromCharCode(scanner.type), body: scanner.body === null ? null : [...scanner.body], end: offset + end });
+      out.push({ type: String.fromCharCode(scanner.type), body: scanner.body === null ? null : [...scanner.body], first: scanner.firstBodyByte, end: offset + end });
       pos = end;
     }
     offset += chunk.length;
@@ -108,6 +108,9 @@ describe('MessageScanner', () => {
     expect(whole.map((m) => m.type).join('')).toBe('RSKZTDCZ');
     expect(whole.find((m) => m.type === 'Z')!.body).toEqual([0x49]);
     expect(whole.find((m) => m.type === 'D')!.body).toBeNull();
+    // Every message's first body byte, wanted or not: the ReadyForQuery status, a DataRow's first byte.
+    expect(whole.filter((m) => m.type === 'Z').map((m) => m.first)).toEqual([0x49, 0x54]);
+    expect(whole.find((m) => m.type === 'D')!.first).toBe(2);
     expect(whole[whole.length - 1]!.end).toBe(server.length);
   });
 
