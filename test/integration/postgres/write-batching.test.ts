@@ -170,7 +170,14 @@ describe('PostgreSQL write batching', () => {
       const answered = (c: RawPgClient, readies: number): Promise<unknown> =>
         waitUntil(() => c.messages().filter((m) => m.type === 'Z').length >= readies, { timeoutMs: 20_000, description: `ReadyForQuery #${readies}` });
       const batchesBefore = await proxy.metricValue('tqdbproxy_write_batch_method_total', { method: 'transaction' });
+      // A lock holds the first write, so the others queue behind it and leave as one batch.
+      await admin.query('BEGIN');
+      await admin.query(`LOCK TABLE ${TABLES.batched} IN EXCLUSIVE MODE`);
       clients.forEach((c, i) => c.socket.write(Buffer.concat([pgMessage('P', [...pgCstr(''), ...pgCstr(sql), 0, 0]), bind(970_000 + i), execute, sync])));
+      // The first write runs alone and waits on the lock; the others gather and wait there as one batch.
+      const waiting = async (): Promise<number> => (await admin.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = '${TABLES.batched}'::regclass`)).rows[0].n;
+      await waitUntil(async () => (await waiting()) >= 2, { timeoutMs: 10_000, description: 'the writes waiting on the lock' });
+      await admin.query('COMMIT');
       await Promise.all(clients.map((c) => answered(c, 2)));
       expect(await proxy.metricValue('tqdbproxy_write_batch_method_total', { method: 'transaction' })).toBeGreaterThan(batchesBefore);
       // Bind the unnamed statement again, without a Parse: it must exist at each client's own server session.
