@@ -718,7 +718,8 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
       sqlText,
       prepared:
         prepared === null ? null : { statementId: readU32(frame.payload, 1), paramCount: prepared.paramCount, boundTypes: prepared.boundTypes, sqlBytes: prepared.sqlBytes },
-      isLiteralSafe: /^\d+$/.test(charset) && isLiteralSafeCharset(Number(charset)),
+      // Only a prepared write's parameters are ever rendered as literals.
+      isLiteralSafe: prepared !== null && /^\d+$/.test(charset) && isLiteralSafeCharset(Number(charset)),
       hasBackslashEscapes: (this.statusFlags & ServerStatus.NoBackslashEscapes) === 0,
       isInsert: statement.kind === 'insert' || statement.kind === 'replace',
       database: this.session.database,
