@@ -1,7 +1,7 @@
 // What a client connection of either protocol needs from the rest of the
 // proxy, built the same way for both: one construction per protocol and
 // config generation. Protocol-neutral: each front end adds only its own
-// extras (TLS material, cancel keys).
+// extras (PostgreSQL's cancel keys).
 import type { ProtocolConfig } from './config/types.ts';
 import type { BatchManager, BatchMember } from './core/batch/batch-manager.ts';
 import { KeyInterner } from './core/batch/eligibility.ts';
@@ -11,6 +11,7 @@ import { TtlOnWriteWarner, type Statement } from './core/sql/index.ts';
 import type { Protocol } from './core/types.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics/registry.ts';
+import type { ServerTls } from './net/tls.ts';
 import { templateId } from './write-batching.ts';
 
 /**
@@ -26,6 +27,8 @@ export interface ProtocolServices<W extends BatchMember, C> {
   readonly log: Logger;
   /** What the session engine decides with: cache, batching policy. */
   readonly engine: EngineServices;
+  /** Certificate and mode for TLS towards clients, read at start-up or at the last reload; null: TLS not offered. */
+  readonly tls: ServerTls | null;
   /** True once a graceful shutdown started. */
   readonly isShuttingDown: boolean;
   onClientOpen(client: C): void;
@@ -45,6 +48,8 @@ export interface ProtocolServices<W extends BatchMember, C> {
 /** What a reload swaps for one protocol; services read it at call time, so old connections follow the new config too. */
 export interface ProtocolState<W extends BatchMember> {
   config: ProtocolConfig;
+  /** TLS material for clients, re-read from its files on every reload. */
+  tls: ServerTls | null;
   isShuttingDown: boolean;
   writes: BatchManager<W>;
   /** Managers of earlier configs, draining the writes queued before a reload. */
@@ -89,6 +94,7 @@ export function protocolServices<W extends BatchMember, C, X extends object>(
     config,
     log,
     engine,
+    tls: state.tls,
     get isShuttingDown() {
       return state.isShuttingDown;
     },

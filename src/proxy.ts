@@ -43,9 +43,8 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
   warnUnusedReplicas(config.mariadb, 'mariadb', log);
   if (config.postgres !== null) warnUnusedReplicas(config.postgres, 'postgres', log);
   const clients = new Set<ClientConnection>();
-  const state: ProtocolState<MysqlWrite> = { config: config.mariadb, isShuttingDown: false, writes: createWriteBatching(config.mariadb, metrics, log), retired: [] };
-  // TLS material for clients, re-read from its files on every reload.
-  let tls = loadServerTls(config.mariadb.tls);
+  const tls = loadServerTls(config.mariadb.tls);
+  const state: ProtocolState<MysqlWrite> = { config: config.mariadb, tls, isShuttingDown: false, writes: createWriteBatching(config.mariadb, metrics, log), retired: [] };
   if (tls !== null) {
     log.info('TLS offered to clients', { protocol: 'mariadb', mode: tls.mode, client_certificates: tls.requiresClientCert });
     for (const group of config.mariadb.groups.values()) {
@@ -62,7 +61,7 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
     usage: (bytes, entries) => metrics.setCacheUsage(bytes, entries),
   });
   const deps: ProtocolDeps<ClientConnection> = { log, metrics, cache, clients };
-  const mysqlServices = (): MysqlServices<ClientConnection> => protocolServices('mariadb', state, deps, { tls });
+  const mysqlServices = (): MysqlServices<ClientConnection> => protocolServices('mariadb', state, deps, {});
   const mysql = new MysqlServer(mysqlServices());
   const address = mysql.listen(config.mariadb.listen, config.mariadb.socket);
   log.info('listening', { protocol: 'mariadb', address });
@@ -80,7 +79,7 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
     },
     reload(next) {
       // Read first: a certificate that cannot be read leaves the running state untouched.
-      tls = loadServerTls(next.mariadb.tls);
+      state.tls = loadServerTls(next.mariadb.tls);
       const hasBatchingChanged = JSON.stringify(next.mariadb.writeBatch) !== JSON.stringify(state.config.writeBatch);
       state.config = next.mariadb;
       if (hasBatchingChanged) replaceWriteBatching(state, createWriteBatching(next.mariadb, metrics, log));

@@ -33,7 +33,8 @@ export function startPostgres(config: ProtocolConfig, log: Logger, metrics: Metr
   const clients = new Set<PgClientConnection>();
   const deps: ProtocolDeps<PgClientConnection> = { log, metrics, cache, clients };
   const cancelKeys = new CancelKeys(log.child({ protocol: 'postgres' }));
-  const state: ProtocolState<PgWrite> = { config, isShuttingDown: false, writes: createWriteBatching(config, metrics, log), retired: [] };
+  // No TLS towards PostgreSQL clients yet: an SSLRequest is answered 'N'.
+  const state: ProtocolState<PgWrite> = { config, tls: null, isShuttingDown: false, writes: createWriteBatching(config, metrics, log), retired: [] };
   const server = new PgServer(pgServices(state, deps, cancelKeys));
   const address = server.listen(config.listen, config.socket);
   log.info('listening', { protocol: 'postgres', address });

@@ -37,7 +37,7 @@ function member(key = 'k'): BatchMember {
 function setup(protocol: 'mariadb' | 'postgres' = 'mariadb') {
   const base = loadConfig({ file: null, env: {} }).mariadb;
   const ran: BatchMember[][] = [];
-  const state: ProtocolState<BatchMember> = { config: base, isShuttingDown: false, writes: manager(ran), retired: [] };
+  const state: ProtocolState<BatchMember> = { config: base, tls: null, isShuttingDown: false, writes: manager(ran), retired: [] };
   const lines: string[] = [];
   const log = createLogger({ level: 'info', format: 'json', write: (line) => lines.push(line) });
   const metrics = new Metrics({ maxCallSites: 10, collectDefaultMetrics: false });
