@@ -206,5 +206,16 @@ describe('SessionEngine.plan', () => {
     expect(new SessionEngine(svc).plan({ ...request('INSERT INTO t VALUES (1)'), statement: parseStatement('INSERT INTO t VALUES (1)', 'mysql') }, s).kind).toBe('forward');
     expect(svc.excluded).toEqual(['lock_tables']);
   });
+
+  it('hands out one read-only forward plan per group instead of a new one per statement', () => {
+    const engine = new SessionEngine(services({ hasBatcher: true, isBatchingEnabled: true }));
+    const s = session();
+    const first = engine.plan(request('SELECT 1'), s);
+    expect(engine.plan(request('SELECT 2'), s)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    s.group = 'other';
+    const moved = engine.plan(request('SELECT 1'), s);
+    expect(moved).toEqual({ kind: 'forward', target: { kind: 'primary', group: 'other' } });
+  });
 });
 
