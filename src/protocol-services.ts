@@ -45,7 +45,11 @@ export interface ProtocolServices<W extends BatchMember, C> {
   batchSite(statement: Statement): string;
 }
 
-/** What a reload swaps for one protocol; services read it at call time, so old connections follow the new config too. */
+/**
+ * What a reload swaps for one protocol. Services built from it keep the
+ * `config` and `tls` of their generation and read the rest at call time, so
+ * open connections follow batching changes, the live batch manager and a shutdown.
+ */
 export interface ProtocolState<W extends BatchMember> {
   config: ProtocolConfig;
   /** TLS material for clients, re-read from its files on every reload. */
