@@ -30,7 +30,6 @@ import {
   readInitialHandshake,
   type InitialHandshake,
 } from './wire/packets/handshake.ts';
-import { readOk } from './wire/packets/ok.ts';
 import { writeTextResultSet } from './wire/packets/result-set.ts';
 import { PacketWriter } from './wire/writer.ts';
 import { SeqShifter, shiftedPacket } from './wire/seq-shift.ts';
@@ -175,10 +174,6 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
       if (isFull) this.backend?.pause();
       else this.backend?.resume();
     });
-  }
-
-  get isInTransaction(): boolean {
-    return this.session.isInTransaction;
   }
 
   // ---- lifecycle -------------------------------------------------------
@@ -721,6 +716,8 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
       // Only a prepared write's parameters are ever rendered as literals.
       isLiteralSafe: prepared !== null && /^\d+$/.test(charset) && isLiteralSafeCharset(Number(charset)),
       hasBackslashEscapes: (this.statusFlags & ServerStatus.NoBackslashEscapes) === 0,
+      statusFlags: this.statusFlags,
+      isDeprecateEof: this.isDeprecateEof,
       isInsert: statement.kind === 'insert' || statement.kind === 'replace',
       database: this.session.database,
     };
@@ -732,14 +729,6 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
 
   get isOpen(): boolean {
     return this.phase !== 'closed' && this.phase !== 'closing';
-  }
-
-  get sessionStatusFlags(): number {
-    return this.statusFlags;
-  }
-
-  get capabilities(): number {
-    return this.clientCapabilities;
   }
 
   get pendingInsertId(): number | null {
@@ -967,16 +956,6 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
   onBackendBackpressure(isFull: boolean): void {
     if (isFull) pauseReading(this.socket as Socket<unknown>);
     else if (!this.isClientPaused) resumeReading(this.socket as Socket<unknown>);
-  }
-
-  /** The backend connection, for the core's batch and cache runners. */
-  get backendConnection(): BackendConnection | null {
-    return this.backend;
-  }
-
-  /** Reads the OK packet fields of a captured response (for batching and LAST_INSERT_ID). */
-  readOkPacket(payload: Uint8Array): ReturnType<typeof readOk> {
-    return readOk(payload, this.clientCapabilities);
   }
 }
 

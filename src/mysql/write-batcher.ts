@@ -22,16 +22,17 @@ import {
 import { CaptureSink, type Captured } from './capture-sink.ts';
 import { errPacketFor } from './errors.ts';
 import { ResponseTracker } from './response-tracker.ts';
-import { Cap } from './wire/constants.ts';
 import { placeholderOffsets, renderParameters } from './param-literals.ts';
 import { judgeTransaction } from './batch-outcome.ts';
 
-/** What a batched write needs from the client connection that issued it. */
+/**
+ * What a batched write needs from the client connection that issued it: its
+ * backend to lend, and a way to answer. The session facts the write was
+ * issued with travel in the write itself.
+ */
 export interface BatchClient {
   readonly id: number;
   readonly isOpen: boolean;
-  readonly sessionStatusFlags: number;
-  readonly capabilities: number;
   /** The LAST_INSERT_ID() the client's session has and its backend session does not have yet, if any. */
   readonly pendingInsertId: number | null;
   /** Takes the client's backend for a batch if it is open and idle; null otherwise. */
@@ -64,6 +65,14 @@ export interface MysqlWrite extends BatchMember {
   readonly isLiteralSafe: boolean;
   /** The session reads backslashes in string literals as escapes (no NO_BACKSLASH_ESCAPES). */
   readonly hasBackslashEscapes: boolean;
+  /**
+   * The session's server status flags when the write was issued: the member's
+   * answer carries them. They cannot change while it waits, since its client
+   * sends nothing else until it is answered.
+   */
+  readonly statusFlags: number;
+  /** The client negotiated CLIENT_DEPRECATE_EOF, as did its backend connection (how that connection's results end). */
+  readonly isDeprecateEof: boolean;
   /** COM_STMT_EXECUTE: the prepared statement's id on the client's connection and its parameters. */
   readonly prepared: { statementId: number; paramCount: number; boundTypes: Uint8Array | null; sqlBytes: Uint8Array } | null;
   readonly isInsert: boolean;
@@ -159,10 +168,12 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     }
     let runner: BatchClient | null = null;
     let backend: BackendConnection | null = null;
+    let isDeprecateEof = false;
     for (const m of live) {
       backend = m.client.lendBackend();
       if (backend !== null) {
         runner = m.client;
+        isDeprecateEof = m.isDeprecateEof;
         break;
       }
     }
@@ -171,7 +182,7 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
       return;
     }
     try {
-      await this.runOn(backend, runner, live);
+      await this.runOn(backend, runner, isDeprecateEof, live);
     } catch (error) {
       // Anything unexpected: members not yet answered learn that their write's outcome is unknown.
       const message = error instanceof ProxyError ? error.message : `batch failed: ${String(error)}`;
@@ -182,8 +193,8 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     }
   }
 
-  private async runOn(backend: BackendConnection, runner: BatchClient, members: MysqlWrite[]): Promise<void> {
-    const isDeprecateEof = (runner.capabilities & Cap.DeprecateEof) !== 0;
+  /** `isDeprecateEof`: how results end on the runner's backend connection. */
+  private async runOn(backend: BackendConnection, runner: BatchClient, isDeprecateEof: boolean, members: MysqlWrite[]): Promise<void> {
     const pipeline: Uint8Array[] = [];
     const send = (packet: Uint8Array, shape: 'result' | 'prepare' = 'result', isExecute = false): Promise<Captured> => {
       pipeline.push(packet);
@@ -302,7 +313,7 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
         const lost = errPacketFor('BACKEND_LOST', "Lost connection to backend during a write batch; the write's outcome is unknown");
         packet = errorPacket(lost.code, lost.sqlState, lost.message);
       } else if (verdict === 'commit-error') {
-        packet = rewriteForMember((committed as { bytes: Uint8Array }).bytes, m.client.sessionStatusFlags);
+        packet = rewriteForMember((committed as { bytes: Uint8Array }).bytes, m.statusFlags);
       } else {
         const bytes = (results[i] as { bytes: Uint8Array }).bytes;
         // A generated id becomes the session's LAST_INSERT_ID(); an explicit id only reports
@@ -314,7 +325,7 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
             generated.add(m.client);
           }
         }
-        packet = rewriteForMember(bytes, m.client.sessionStatusFlags);
+        packet = rewriteForMember(bytes, m.statusFlags);
       }
       replies.push({ m, packet, insertId });
     });
@@ -385,7 +396,7 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     members.forEach((m, i) => {
       // An explicit id is the member's insert id, as directly; LAST_INSERT_ID() stays as it was.
       const id = explicitIds !== null ? explicitIds[i]! : ok.lastInsertId === 0 ? 0 : ok.lastInsertId + i * increment;
-      m.client.deliverBatched(m, memberOk(1, id, warnings?.[i] ?? 0, m.client.sessionStatusFlags), members.length, explicitIds === null && id !== 0 ? id : null);
+      m.client.deliverBatched(m, memberOk(1, id, warnings?.[i] ?? 0, m.statusFlags), members.length, explicitIds === null && id !== 0 ? id : null);
       m.state = 'done';
     });
   }
@@ -608,7 +619,7 @@ function answerMergedDelete(members: MysqlWrite[], keys: string[], resultBytes: 
   const removed = new Set(readTextRows(resultBytes, isDeprecateEof).map((row) => row[0]));
   members.forEach((m, i) => {
     const isRemoved = removed.delete(keys[i]!);
-    m.client.deliverBatched(m, memberOk(isRemoved ? 1 : 0, 0, 0, m.client.sessionStatusFlags), members.length);
+    m.client.deliverBatched(m, memberOk(isRemoved ? 1 : 0, 0, 0, m.statusFlags), members.length);
     m.state = 'done';
   });
 }
