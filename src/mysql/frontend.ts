@@ -1,8 +1,11 @@
 // The client-facing side of one MariaDB connection: handshake relay, command
-// dispatch, response relay and session tracking.
+// dispatch and response relay. What to do with a statement (status, cache,
+// batch, forward) is the session engine's plan; this file carries it out in
+// MariaDB terms.
 import type { Socket, SocketHandler, TLSOptions } from 'bun';
-import { parseStatusCommand, statusRows, STATUS_COLUMNS, type AnsweredBy } from '../admin/status.ts';
+import { STATUS_COLUMNS } from '../admin/status.ts';
 import { ProxyError, isProxyError } from '../core/errors.ts';
+import { SessionEngine, SessionState, type CacheCapture, type Plan, type Target } from '../core/session/index.ts';
 import { parseStatement, type Statement } from '../core/sql/index.ts';
 import { OutQueue } from '../net/out-queue.ts';
 import { pauseReading, resumeReading } from '../net/socket.ts';
@@ -11,15 +14,11 @@ import { BackendConnection, type BackendOwner, type ResponseSink } from './backe
 import { CaptureSink, type Captured } from './capture-sink.ts';
 import { errPacketFor } from './errors.ts';
 import { ResponseTracker, type ResponseShape } from './response-tracker.ts';
-import { MysqlSession } from './session.ts';
 import type { MysqlServices } from './services.ts';
 import { decodeSqlText } from './sql-text.ts';
 import { boundTypesOf, queryPacket, rewriteExecute } from './batch-sql.ts';
-import { decideBatching, batchGroupKey } from '../core/batch/eligibility.ts';
 import type { BatchClient, MysqlWrite } from './write-batcher.ts';
 import { isLiteralSafeCharset } from './param-literals.ts';
-import { cacheKey, isCacheableSession } from '../core/cache/key.ts';
-import type { CacheEntry } from '../core/cache/lru-store.ts';
 import { Cap, CAPS_MASKED, Com, Header, MARIADB_CAPS_MASKED, ServerStatus } from './wire/constants.ts';
 import { PacketFramer, type Frame } from './wire/framing.ts';
 import { writeErr, type ErrPacket } from './wire/packets/err.ts';
@@ -31,7 +30,6 @@ import {
   readInitialHandshake,
   type InitialHandshake,
 } from './wire/packets/handshake.ts';
-import { readOk } from './wire/packets/ok.ts';
 import { writeTextResultSet } from './wire/packets/result-set.ts';
 import { PacketWriter } from './wire/writer.ts';
 import { SeqShifter, shiftedPacket } from './wire/seq-shift.ts';
@@ -101,7 +99,16 @@ let nextClientId = 1;
 export class ClientConnection implements ResponseSink, BackendOwner, BatchClient {
   readonly id = nextClientId++;
   phase: FrontendPhase = 'connecting';
-  readonly session: MysqlSession;
+  /** The session as the core sees it; its transaction and autocommit state copied from the server's status flags. */
+  readonly session: SessionState;
+  /** Plans each COM_QUERY and COM_STMT_EXECUTE; owns this connection's SHOW TQDB STATUS record. */
+  private readonly engine: SessionEngine;
+  /** Where forwarded statements go: the primary of the session's group. */
+  private readonly primary: Target;
+  /** The client's capabilities as the server sees them (the proxy's mask applied). */
+  private clientCapabilities = 0;
+  /** The server's status flags from the last response that carried them. */
+  private statusFlags: number = ServerStatus.Autocommit;
   private socket: Socket<ClientConnection>;
   /** Replaced (empty) when the socket is upgraded to TLS. */
   private out: OutQueue;
@@ -118,20 +125,21 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
   /** True while the core works on a command asynchronously (cache, batch): later packets wait. */
   private isWaitingOnCore = false;
   private isClientPaused = false;
-  private writeStartedAt = 0;
   readonly prepared = new Map<number, PreparedStatementInfo>();
   /** A write of this client queued or running in a batch. */
   private waitingWrite: MysqlWrite | null = null;
+  /** When the waiting write's command arrived (the batch manager restamps `enqueuedAtMs` on its own clock). */
+  private writeStartedAt = 0;
   /** True while a batch runs on this client's backend connection. */
   private isLending = false;
-  lastInsertIdOverride: number | null = null;
-  /** The batch key of this connection's last batched template, and the session it was made for. */
-  private batchMemo: { template: string; user: string; database: string | null; charset: string; key: string } | null = null;
+  /**
+   * The LAST_INSERT_ID() this session has and its backend session does not:
+   * a batch ran its INSERT on another connection, or ran other members'
+   * INSERTs on this one. Sent as `DO LAST_INSERT_ID(n)` before the next statement.
+   */
+  private owedInsertId: number | null = null;
   /** Set while this client's relayed response is also being captured for the cache (single-flight leader). */
-  private capture: { key: string; ttlSeconds: number; sink: CaptureSink } | null = null;
-  answeredBy: AnsweredBy = 'none';
-  cacheAgeSeconds: number | null = null;
-  lastBatchSize: number | null = null;
+  private capture: CacheCapture | null = null;
   /** True once the client's socket was upgraded to TLS; the raw socket's data is ciphertext from then on. */
   isTls = false;
   /**
@@ -157,17 +165,15 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     this.socket = socket;
     this.services = services;
     this.ticket = ticket;
-    this.session = new MysqlSession(services.config.defaultGroup);
+    this.session = new SessionState('mariadb', services.config.defaultGroup);
+    this.engine = new SessionEngine(services.engine);
+    this.primary = { kind: 'primary', group: this.session.group };
     this.framer = new PacketFramer(Math.min(MAX_PREAUTH_PACKET_BYTES, services.config.maxPacketSize));
     this.framer.limitName = 'the limit for packets before login';
     this.out = new OutQueue(socket as Socket<unknown>, (isFull) => {
       if (isFull) this.backend?.pause();
       else this.backend?.resume();
     });
-  }
-
-  get isInTransaction(): boolean {
-    return this.session.isInTransaction;
   }
 
   // ---- lifecycle -------------------------------------------------------
@@ -350,7 +356,7 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     s.user = response.user;
     s.database = response.database;
     s.charset = String(response.charset);
-    s.capabilities = (response.capabilities & ~CAPS_MASKED) >>> 0;
+    this.clientCapabilities = (response.capabilities & ~CAPS_MASKED) >>> 0;
     this.mariaDbCapabilities = response.mariaDbCapabilities & ~MARIADB_CAPS_MASKED;
     this.enter('auth');
     this.authErrorSeq = (frame.seq + 1) & 0xff;
@@ -461,33 +467,30 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
         const statement = parseStatement(sqlText, 'mysql', this.parseOptions);
         inFlight.statement = statement;
         this.services.inspectHints(statement);
-        const statusCommand = statement.kind === 'show' ? parseStatusCommand(statement.cacheText()) : null;
-        if (statusCommand !== null) {
-          this.answerStatus(frame.seq, inFlight, statusCommand.like);
-          return;
-        }
-        if (this.services.interceptQuery?.(this, frame, statement, startedAt)) return;
-        if (this.tryCache(frame, inFlight, 'text', '')) return;
-        if (this.tryBatch(frame, statement, sqlText, null, startedAt)) return;
-        this.answeredBy = 'primary';
-        this.relay(frame.raw, 'result', inFlight);
+        // Commands run one at a time on this link, so an answer of the proxy's own is always in its place.
+        const encoding = this.isDeprecateEof ? 'text+deof' : 'text';
+        this.carryOut(this.engine.plan({ statement, encoding, parameters: '', canAnswerHere: true, canBatch: true }, this.session), frame, inFlight, sqlText, null);
         return;
       }
       case Com.StmtExecute: {
-        const id = readU32(payload, 1);
-        const info = this.prepared.get(id);
-        inFlight.statement = info?.statement ?? null;
-        if (info !== undefined) {
-          info.boundTypes = boundTypesOf(payload, info.paramCount) ?? info.boundTypes;
-          const hadLongData = info.hasLongData;
-          info.hasLongData = false;
-          if (this.services.interceptExecute?.(this, frame, id, startedAt)) return;
-          if (payload[5] === 0 && this.tryCache(frame, inFlight, 'binary', executeParameters(payload, info.paramCount, info.boundTypes))) return;
-          // Cursors and long data tie the execution to this connection.
-          if (!hadLongData && payload[5] === 0 && this.tryBatch(frame, info.statement, info.sqlText, { statementId: id, paramCount: info.paramCount, boundTypes: info.boundTypes, sqlBytes: info.sqlBytes }, startedAt)) return;
+        const info = this.prepared.get(readU32(payload, 1));
+        if (info === undefined) {
+          this.engine.forwarded(this.primary);
+          this.relay(frame.raw, 'result', inFlight, true);
+          return;
         }
-        this.answeredBy = 'primary';
-        this.relay(frame.raw, 'result', inFlight, true);
+        const statement = info.statement;
+        inFlight.statement = statement;
+        info.boundTypes = boundTypesOf(payload, info.paramCount) ?? info.boundTypes;
+        const hadLongData = info.hasLongData;
+        info.hasLongData = false;
+        // A cursor (flags not 0) or long data ties the execution to this connection: neither cached nor batched.
+        const isPlain = payload[5] === 0;
+        // The bound values are a key part only for a statement that may be cached: built only then.
+        const parameters = isPlain && statement.isCacheable() ? executeParameters(payload, info.paramCount, info.boundTypes) : '';
+        const encoding = this.isDeprecateEof ? 'binary+deof' : 'binary';
+        const plan = this.engine.plan({ statement, encoding, parameters, canAnswerHere: isPlain, canBatch: isPlain && !hadLongData }, this.session);
+        this.carryOut(plan, frame, inFlight, info.sqlText, info);
         return;
       }
       case Com.StmtPrepare:
@@ -518,8 +521,8 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
         this.relay(frame.raw, 'single', inFlight);
         return;
       case Com.ChangeUser:
-        inFlight.changeUser = readChangeUser(payload, this.session.capabilities);
-        this.lastInsertIdOverride = null;
+        inFlight.changeUser = readChangeUser(payload, this.clientCapabilities);
+        this.owedInsertId = null;
         this.relay(frame.raw, 'auth', inFlight);
         return;
       case Com.FieldList:
@@ -554,28 +557,28 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
       default:
         // COM_PING, COM_STATISTICS, COM_RESET_CONNECTION, COM_SET_OPTION, COM_PROCESS_KILL,
         // COM_STMT_RESET, COM_REFRESH, COM_DEBUG, ... and anything unknown: one response packet.
-        if (command === Com.ResetConnection) this.lastInsertIdOverride = null;
+        if (command === Com.ResetConnection) this.owedInsertId = null;
         this.relay(frame.raw, 'single', inFlight);
     }
   }
 
   /** How the server reads string literals in this session (its status flags say). */
   private get parseOptions(): { noBackslashEscapes: boolean } {
-    return { noBackslashEscapes: (this.session.statusFlags & ServerStatus.NoBackslashEscapes) !== 0 };
+    return { noBackslashEscapes: (this.statusFlags & ServerStatus.NoBackslashEscapes) !== 0 };
   }
 
   private get isDeprecateEof(): boolean {
-    return (this.session.capabilities & Cap.DeprecateEof) !== 0;
+    return (this.clientCapabilities & Cap.DeprecateEof) !== 0;
   }
 
   /** Sends a command to the backend and relays its response to this client. */
   private relay(raw: Uint8Array, shape: ResponseShape, inFlight: CommandInFlight, isExecute = false): void {
     const backend = this.backend!;
-    if (this.lastInsertIdOverride !== null && (inFlight.command === Com.Query || inFlight.command === Com.StmtExecute)) {
-      // A batched INSERT ran elsewhere: give this session its LAST_INSERT_ID() first, in the same write.
+    if (this.owedInsertId !== null && (inFlight.command === Com.Query || inFlight.command === Com.StmtExecute)) {
+      // Give the backend session this session's LAST_INSERT_ID() first, in the same write.
       backend.expect(new ResponseTracker('result', this.isDeprecateEof), DISCARD);
-      backend.write(queryPacket(`DO LAST_INSERT_ID(${this.lastInsertIdOverride})`));
-      this.lastInsertIdOverride = null;
+      backend.write(queryPacket(`DO LAST_INSERT_ID(${this.owedInsertId})`));
+      this.owedInsertId = null;
     }
     const tracker = new ResponseTracker(shape, this.isDeprecateEof, isExecute);
     if (shape === 'auth' && inFlight.command === -1) tracker.isAwaitingClient = false;
@@ -609,142 +612,127 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     return rewritten;
   }
 
-  // ---- query cache -------------------------------------------------------
+  // ---- carrying out the engine's plan ------------------------------------
 
   /**
-   * Answers a cacheable SELECT from the cache, waits for an identical query
-   * in flight, or leads the query and captures its response. Returns true
-   * when the command was taken (answered or waiting).
+   * Carries out the session engine's plan for a COM_QUERY (`prepared` null)
+   * or a COM_STMT_EXECUTE of `prepared`, whose text is `sqlText`.
    */
-  private tryCache(frame: Frame, inFlight: CommandInFlight, protocolForm: 'text' | 'binary', parameters: string): boolean {
-    const cache = this.services.cache;
-    const statement = inFlight.statement;
-    if (cache === null || statement === null || !statement.isCacheable() || !isCacheableSession(this.session)) return false;
-    const ttlSeconds = statement.hints.ttlSeconds!;
-    const encoding = `${protocolForm}${this.isDeprecateEof ? '+deof' : ''}`;
-    const key = cacheKey(this.session, encoding, statement.cacheText(), parameters);
-    const found = cache.lookup(key);
-    if (found.state !== 'miss') {
-      this.answerFromCache(found.entry.bytes, found.state === 'fresh' ? 'cache' : 'cache (stale)', found.ageSeconds, inFlight);
-      if (found.shouldRefresh) this.refresh(Uint8Array.from(frame.raw), key, ttlSeconds, found.entry, protocolForm === 'binary');
-      return true;
-    }
-    if (cache.leadMiss(key)) {
-      this.capture = { key, ttlSeconds, sink: new CaptureSink(() => undefined, cache.maxEntryBytes) };
-      return false; // relayed as usual, captured on the way
-    }
-    const waiting = cache.waitForLeader(key);
-    if (waiting === null) return false;
-    const raw = Uint8Array.from(frame.raw); // owned: the frame is borrowed, we may relay it later
-    this.isWaitingOnCore = true;
-    void waiting.then((entry) => {
-      this.isWaitingOnCore = false;
-      if (!this.isOpen) return;
-      if (entry !== null) {
-        this.answerFromCache(entry.bytes, 'cache', 0, inFlight);
-      } else {
-        this.answeredBy = 'primary';
-        this.relay(raw, 'result', inFlight, protocolForm === 'binary');
+  private carryOut(plan: Plan, frame: Frame, inFlight: CommandInFlight, sqlText: string, prepared: PreparedStatementInfo | null): void {
+    const isExecute = prepared !== null;
+    switch (plan.kind) {
+      case 'status':
+        if (!isExecute) {
+          this.answerStatus(frame.seq, inFlight, plan.rows);
+          return;
+        }
+        // Not reached: the server refuses to prepare SHOW TQDB STATUS. Its rows are text, not an execute's answer.
+        this.engine.forwarded(this.primary);
+        this.relay(frame.raw, 'result', inFlight, true);
+        return;
+      case 'cache-hit':
+        this.out.write(plan.bytes);
+        this.observe(inFlight, true);
+        if (plan.refresh !== null) this.refresh(Uint8Array.from(frame.raw), plan.refresh, isExecute); // owned: sent after this returns
+        return;
+      case 'wait': {
+        const raw = Uint8Array.from(frame.raw); // owned: the frame is borrowed, we may relay it later
+        this.isWaitingOnCore = true;
+        void plan.result.then((entry) => {
+          this.isWaitingOnCore = false;
+          if (!this.isOpen) return;
+          if (entry !== null) {
+            this.engine.answeredFromWait();
+            this.out.write(entry.bytes);
+            this.observe(inFlight, true);
+          } else {
+            this.engine.forwarded(this.primary);
+            this.relay(raw, 'result', inFlight, isExecute);
+          }
+          this.pump();
+        });
+        return;
       }
-      this.pump();
-    });
-    return true;
+      case 'lead':
+        this.engine.forwarded(plan.target);
+        this.capture = plan.capture; // relayed as usual, captured on the way
+        this.relay(frame.raw, 'result', inFlight, isExecute);
+        return;
+      case 'batch':
+        this.enqueueWrite(plan.key, plan.maxWaitMs, frame, inFlight, sqlText, prepared);
+        return;
+      case 'forward':
+        this.engine.forwarded(plan.target);
+        this.relay(frame.raw, 'result', inFlight, isExecute);
+        return;
+    }
   }
 
-  private answerFromCache(bytes: Uint8Array, answeredBy: AnsweredBy, ageSeconds: number, inFlight: CommandInFlight): void {
-    this.out.write(bytes);
-    this.answeredBy = answeredBy;
-    this.cacheAgeSeconds = ageSeconds;
-    this.services.observeQuery(this, inFlight.statement, true, (performance.now() - inFlight.startedAt) / 1000);
+  private observe(inFlight: CommandInFlight, isCached: boolean): void {
+    this.services.observeQuery(inFlight.statement, isCached, (performance.now() - inFlight.startedAt) / 1000);
   }
 
   /** Refreshes a stale entry on this client's connection; its next command waits until the refresh is done. */
-  private refresh(raw: Uint8Array, key: string, ttlSeconds: number, entry: CacheEntry, isExecute: boolean): void {
-    const cache = this.services.cache!;
+  private refresh(raw: Uint8Array, capture: CacheCapture, isExecute: boolean): void {
     const backend = this.backend;
     if (backend === null || !backend.isOpen) {
-      cache.refreshFailed(entry);
+      capture.abort();
       return;
     }
     this.isWaitingOnCore = true;
-    const sink = new CaptureSink((result) => {
-      if (result.ok && result.tracker.outcome !== 'err' && !sink.isOverflowed) cache.store(key, Uint8Array.from(result.bytes), ttlSeconds);
-      else cache.refreshFailed(entry);
-      this.isWaitingOnCore = false;
-      if (result.ok) this.pump();
-    }, cache.maxEntryBytes);
+    const sink: ResponseSink = {
+      onResponseBytes: (buf, start, end) => capture.append(buf, start, end),
+      onResponseEnd: (tracker) => {
+        capture.finish(tracker.outcome !== 'err');
+        this.isWaitingOnCore = false;
+        this.pump();
+      },
+      onResponseLost: () => {
+        capture.abort();
+        this.isWaitingOnCore = false;
+      },
+    };
     backend.expect(new ResponseTracker('result', this.isDeprecateEof, isExecute), sink);
     backend.write(isExecute ? this.ownExecutePacket(raw) : raw);
   }
 
-  /** The leader's response ended: store it if it is complete and successful; release the waiters either way. */
-  private endCapture(tracker: ResponseTracker): void {
-    const { key, ttlSeconds, sink } = this.capture!;
-    this.capture = null;
-    const cache = this.services.cache!;
-    if (tracker.outcome !== 'err' && !sink.isOverflowed) cache.store(key, Uint8Array.from(sink.bytes), ttlSeconds);
-    else cache.missFailed(key);
-  }
-
-  // ---- write batching ----------------------------------------------------
-
-  /** Hands an eligible write to the batcher. Returns false when it must go straight to the backend. */
-  private tryBatch(
-    frame: Frame,
-    statement: Statement,
-    sqlText: string,
-    prepared: MysqlWrite['prepared'],
-    startedAt: number,
-  ): boolean {
-    const enqueue = this.services.enqueueWrite;
-    if (enqueue === undefined) return false;
-    const decision = decideBatching(statement, this.session, this.services.isBatchingEnabled);
-    if (!decision.batch) {
-      if (decision.reason !== null) this.services.onWriteExcluded(decision.reason);
-      return false;
-    }
-    const template = statement.batchKey();
-    // Consecutive writes of one connection mostly share a template and session: reuse the key.
-    const s = this.session;
-    let memo = this.batchMemo;
-    if (memo === null || memo.template !== template || memo.user !== s.user || memo.database !== s.database || memo.charset !== s.charset) {
-      memo = { template, user: s.user, database: s.database, charset: s.charset, key: this.services.internBatchKey(batchGroupKey(s, template)) };
-      this.batchMemo = memo;
-    }
+  /** Hands a write the engine chose to batch to the protocol's batcher; later packets wait for its answer. */
+  private enqueueWrite(key: string, maxWaitMs: number | null, frame: Frame, inFlight: CommandInFlight, sqlText: string, prepared: PreparedStatementInfo | null): void {
+    const statement = inFlight.statement!;
+    const charset = this.session.charset;
     const write: MysqlWrite = {
-      key: memo.key,
-      site: this.services.batchSite(statement, template),
-      maxWaitMs: decision.maxWaitMs,
+      key,
+      site: this.services.batchSite(statement),
+      maxWaitMs,
       bytes: frame.raw.length,
-      enqueuedAtMs: startedAt,
+      enqueuedAtMs: inFlight.startedAt,
       state: 'queued',
       client: this,
       statement,
       packet: Uint8Array.from(frame.raw), // owned: the frame is borrowed, the batch runs later
       sqlText,
-      prepared,
-      isLiteralSafe: /^\d+$/.test(this.session.charset) && isLiteralSafeCharset(Number(this.session.charset)),
-      hasBackslashEscapes: (this.session.statusFlags & ServerStatus.NoBackslashEscapes) === 0,
+      prepared:
+        prepared === null ? null : { statementId: readU32(frame.payload, 1), paramCount: prepared.paramCount, boundTypes: prepared.boundTypes, sqlBytes: prepared.sqlBytes },
+      // Only a prepared write's parameters are ever rendered as literals.
+      isLiteralSafe: prepared !== null && /^\d+$/.test(charset) && isLiteralSafeCharset(Number(charset)),
+      hasBackslashEscapes: (this.statusFlags & ServerStatus.NoBackslashEscapes) === 0,
+      statusFlags: this.statusFlags,
+      isDeprecateEof: this.isDeprecateEof,
       isInsert: statement.kind === 'insert' || statement.kind === 'replace',
       database: this.session.database,
     };
     this.waitingWrite = write;
     this.isWaitingOnCore = true;
-    this.writeStartedAt = startedAt;
-    enqueue(write);
-    return true;
+    this.writeStartedAt = inFlight.startedAt;
+    this.services.enqueueWrite!(write);
   }
 
   get isOpen(): boolean {
     return this.phase !== 'closed' && this.phase !== 'closing';
   }
 
-  get sessionStatusFlags(): number {
-    return this.session.statusFlags;
-  }
-
-  get capabilities(): number {
-    return this.session.capabilities;
+  get pendingInsertId(): number | null {
+    return this.owedInsertId;
   }
 
   lendBackend(): BackendConnection | null {
@@ -759,19 +747,20 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     if (this.phase === 'closed') this.backend?.close();
   }
 
-  deliverBatched(write: MysqlWrite, packet: Uint8Array, batchSize: number): void {
+  deliverBatched(write: MysqlWrite, packet: Uint8Array, batchSize: number, insertId: number | null = null): void {
     if (this.waitingWrite !== write) return;
     this.waitingWrite = null;
     this.isWaitingOnCore = false;
     if (!this.isOpen) return;
+    // Before pump() reads the next command: that one must already see it.
+    if (insertId !== null) this.owedInsertId = insertId;
     this.out.write(packet);
-    this.answeredBy = 'write-batch';
-    this.lastBatchSize = batchSize;
-    this.services.observeQuery(this, write.statement, false, (performance.now() - this.writeStartedAt) / 1000);
+    this.engine.answeredByBatch(batchSize);
+    this.services.observeQuery(write.statement, false, (performance.now() - this.writeStartedAt) / 1000);
     this.pump();
   }
 
-  runDirect(write: MysqlWrite, isBatchOfOne = false): Promise<void> {
+  runDirect(write: MysqlWrite, isBatchOfOne = false, insertId: number | null = null): Promise<void> {
     if (this.waitingWrite !== write) return Promise.resolve();
     this.waitingWrite = null;
     this.isWaitingOnCore = false;
@@ -780,8 +769,9 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
       this.close(); // as direct: no ERR, the client library reports the lost connection
       return Promise.resolve();
     }
-    this.answeredBy = isBatchOfOne ? 'write-batch' : 'primary';
-    if (isBatchOfOne) this.lastBatchSize = 1;
+    if (insertId !== null) this.owedInsertId = insertId;
+    if (isBatchOfOne) this.engine.answeredByBatch(1);
+    else this.engine.forwarded(this.primary);
     const command = write.packet[4]!;
     return new Promise((resolve) => {
       const inFlight: CommandInFlight = { command, statement: write.statement, startedAt: this.writeStartedAt, hasRelayed: false, onDone: resolve };
@@ -798,25 +788,20 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
       return;
     }
     this.out.write(buf, start, end);
-    const capture = this.capture;
-    if (capture !== null) {
-      capture.sink.onResponseBytes(buf, start, end);
-      if (capture.sink.isOverflowed) {
-        // It can no longer be cached: waiters run their own query now, not at its end or their timeout.
-        this.capture = null;
-        this.services.cache?.missFailed(capture.key);
-      }
-    }
+    this.capture?.append(buf, start, end);
   }
 
   onResponseEnd(tracker: ResponseTracker): void {
     const inFlight = this.inFlight;
     this.current = null;
     this.inFlight = null;
-    if (this.capture !== null) this.endCapture(tracker);
+    if (this.capture !== null) {
+      this.capture.finish(tracker.outcome !== 'err');
+      this.capture = null;
+    }
     if (inFlight === null) return;
     inFlight.onDone?.();
-    this.session.applyStatus(tracker.statusFlags);
+    this.applyStatus(tracker.statusFlags);
     if (inFlight.command === -1) {
       this.onAuthEnd(tracker);
     } else {
@@ -826,10 +811,8 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
   }
 
   onResponseLost(error: ProxyError): void {
-    if (this.capture !== null) {
-      this.services.cache?.missFailed(this.capture.key);
-      this.capture = null;
-    }
+    this.capture?.abort();
+    this.capture = null;
     const inFlight = this.inFlight;
     this.current = null;
     this.inFlight = null;
@@ -843,7 +826,7 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
 
   private onAuthEnd(tracker: ResponseTracker): void {
     this.authShifter = null; // commands restart their sequence ids at 0 on both links
-    if (tracker.outcome === 'ok' && (this.session.capabilities & Cap.Compress) !== 0) this.enableCompression();
+    if (tracker.outcome === 'ok' && (this.clientCapabilities & Cap.Compress) !== 0) this.enableCompression();
     if (tracker.outcome === 'ok') {
       this.deadline.clear();
       this.ticket.authenticated();
@@ -863,8 +846,9 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
       case Com.Query:
       case Com.StmtExecute: {
         const statement = inFlight.statement;
-        if (statement !== null && inFlight.command === Com.Query && isOk) this.trackStatementEffects(statement, tracker);
-        this.services.observeQuery(this, statement, false, (performance.now() - inFlight.startedAt) / 1000);
+        // Effects are followed for text statements only; a prepared SET or CALL is not (as before the engine).
+        if (statement !== null && inFlight.command === Com.Query) this.engine.afterResponse(this.session, statement, { isOk, statementsRun: tracker.results });
+        this.observe(inFlight, false);
         return;
       }
       case Com.StmtPrepare:
@@ -906,52 +890,21 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
     }
   }
 
-  /** Session effects of a successful text statement. */
-  private trackStatementEffects(statement: Statement, tracker: ResponseTracker): void {
-    const s = this.session;
-    if (statement.isMultiStatement && tracker.results > 1) {
-      // Later statements were not classified; they may have changed anything.
-      s.hasUntrackedState = true;
-      return;
-    }
-    switch (statement.kind) {
-      case 'use':
-        if (statement.useDatabase !== null) s.database = statement.useDatabase;
-        return;
-      case 'set':
-        if (statement.setTarget === 'charset') s.charset = statement.cacheText();
-        else if (statement.setTarget !== 'autocommit') s.hasUntrackedState = true;
-        return;
-      case 'lock_tables':
-        s.hasTableLocks = true;
-        return;
-      case 'unlock_tables':
-        s.hasTableLocks = false;
-        return;
-      case 'call':
-        // A procedure may set session variables the proxy cannot see.
-        s.hasUntrackedState = true;
-        return;
-      case 'ddl':
-        if (/^\s*create\s+temporary/i.test(statement.cacheText())) s.hasUntrackedState = true;
-        return;
-    }
+  /** Applies the status flags of a response's final OK or EOF packet (negative: it had none). */
+  private applyStatus(statusFlags: number): void {
+    if (statusFlags < 0) return;
+    this.statusFlags = statusFlags;
+    this.session.isServerInTransaction = (statusFlags & ServerStatus.InTrans) !== 0;
+    this.session.isAutocommit = (statusFlags & ServerStatus.Autocommit) !== 0;
   }
 
   // ---- answers the proxy writes itself ---------------------------------
 
-  private answerStatus(seq: number, inFlight: CommandInFlight, like: string | null): void {
-    const rows = statusRows(like, {
-      shard: this.session.group,
-      answeredBy: this.answeredBy,
-      cacheAgeSeconds: this.cacheAgeSeconds,
-      lastBatchSize: this.lastBatchSize,
-      isInTransaction: this.session.isInTransaction,
-    });
+  private answerStatus(seq: number, inFlight: CommandInFlight, rows: string[][]): void {
     const w = this.writer.reset();
-    writeTextResultSet(w, (seq + 1) & 0xff, STATUS_COLUMNS, rows, this.session.capabilities, this.mariaDbCapabilities, this.session.statusFlags);
+    writeTextResultSet(w, (seq + 1) & 0xff, STATUS_COLUMNS, rows, this.clientCapabilities, this.mariaDbCapabilities, this.statusFlags);
     this.out.write(w.finish());
-    this.services.observeQuery(this, inFlight.statement, false, (performance.now() - inFlight.startedAt) / 1000);
+    this.observe(inFlight, false);
   }
 
   /**
@@ -1003,16 +956,6 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
   onBackendBackpressure(isFull: boolean): void {
     if (isFull) pauseReading(this.socket as Socket<unknown>);
     else if (!this.isClientPaused) resumeReading(this.socket as Socket<unknown>);
-  }
-
-  /** The backend connection, for the core's batch and cache runners. */
-  get backendConnection(): BackendConnection | null {
-    return this.backend;
-  }
-
-  /** Reads the OK packet fields of a captured response (for batching and LAST_INSERT_ID). */
-  readOkPacket(payload: Uint8Array): ReturnType<typeof readOk> {
-    return readOk(payload, this.session.capabilities);
   }
 }
 

@@ -22,30 +22,36 @@ import {
 import { CaptureSink, type Captured } from './capture-sink.ts';
 import { errPacketFor } from './errors.ts';
 import { ResponseTracker } from './response-tracker.ts';
-import { Cap } from './wire/constants.ts';
 import { placeholderOffsets, renderParameters } from './param-literals.ts';
 import { judgeTransaction } from './batch-outcome.ts';
 
-/** What a batched write needs from the client connection that issued it. */
+/**
+ * What a batched write needs from the client connection that issued it: its
+ * backend to lend, and a way to answer. The session facts the write was
+ * issued with travel in the write itself.
+ */
 export interface BatchClient {
   readonly id: number;
   readonly isOpen: boolean;
-  readonly sessionStatusFlags: number;
-  readonly capabilities: number;
-  /** A pending LAST_INSERT_ID value the backend session does not have yet, if any. */
-  lastInsertIdOverride: number | null;
+  /** The LAST_INSERT_ID() the client's session has and its backend session does not have yet, if any. */
+  readonly pendingInsertId: number | null;
   /** Takes the client's backend for a batch if it is open and idle; null otherwise. */
   lendBackend(): BackendConnection | null;
   returnBackend(): void;
   /** One of this client's COM_STMT_EXECUTE packets as it must reach its own backend (parameter types restored). */
   ownExecutePacket(packet: Uint8Array): Uint8Array;
-  /** Delivers the member's answer (a complete packet, sequence id 1). */
-  deliverBatched(write: MysqlWrite, packet: Uint8Array, batchSize: number): void;
+  /**
+   * Delivers the member's answer (a complete packet, sequence id 1).
+   * `insertId`, when the batch changed it, is the session's LAST_INSERT_ID()
+   * from now on: the client owes it to its backend session.
+   */
+  deliverBatched(write: MysqlWrite, packet: Uint8Array, batchSize: number, insertId?: number | null): void;
   /**
    * Sends the write through the client's own connection, as if it had never
-   * been batched. Resolves when its response has been relayed (or lost).
+   * been batched, after giving that session `insertId` as its LAST_INSERT_ID()
+   * when not null. Resolves when its response has been relayed (or lost).
    */
-  runDirect(write: MysqlWrite, isBatchOfOne?: boolean): Promise<void>;
+  runDirect(write: MysqlWrite, isBatchOfOne?: boolean, insertId?: number | null): Promise<void>;
 }
 
 export interface MysqlWrite extends BatchMember {
@@ -59,6 +65,14 @@ export interface MysqlWrite extends BatchMember {
   readonly isLiteralSafe: boolean;
   /** The session reads backslashes in string literals as escapes (no NO_BACKSLASH_ESCAPES). */
   readonly hasBackslashEscapes: boolean;
+  /**
+   * The session's server status flags when the write was issued: the member's
+   * answer carries them. They cannot change while it waits, since its client
+   * sends nothing else until it is answered.
+   */
+  readonly statusFlags: number;
+  /** The client negotiated CLIENT_DEPRECATE_EOF, as did its backend connection (how that connection's results end). */
+  readonly isDeprecateEof: boolean;
   /** COM_STMT_EXECUTE: the prepared statement's id on the client's connection and its parameters. */
   readonly prepared: { statementId: number; paramCount: number; boundTypes: Uint8Array | null; sqlBytes: Uint8Array } | null;
   readonly isInsert: boolean;
@@ -154,10 +168,12 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     }
     let runner: BatchClient | null = null;
     let backend: BackendConnection | null = null;
+    let isDeprecateEof = false;
     for (const m of live) {
       backend = m.client.lendBackend();
       if (backend !== null) {
         runner = m.client;
+        isDeprecateEof = m.isDeprecateEof;
         break;
       }
     }
@@ -166,7 +182,7 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
       return;
     }
     try {
-      await this.runOn(backend, runner, live);
+      await this.runOn(backend, runner, isDeprecateEof, live);
     } catch (error) {
       // Anything unexpected: members not yet answered learn that their write's outcome is unknown.
       const message = error instanceof ProxyError ? error.message : `batch failed: ${String(error)}`;
@@ -177,8 +193,8 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     }
   }
 
-  private async runOn(backend: BackendConnection, runner: BatchClient, members: MysqlWrite[]): Promise<void> {
-    const isDeprecateEof = (runner.capabilities & Cap.DeprecateEof) !== 0;
+  /** `isDeprecateEof`: how results end on the runner's backend connection. */
+  private async runOn(backend: BackendConnection, runner: BatchClient, isDeprecateEof: boolean, members: MysqlWrite[]): Promise<void> {
     const pipeline: Uint8Array[] = [];
     const send = (packet: Uint8Array, shape: 'result' | 'prepare' = 'result', isExecute = false): Promise<Captured> => {
       pipeline.push(packet);
@@ -209,7 +225,7 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
       return;
     }
     // The runner's own LAST_INSERT_ID() is overwritten by the batch: read it first to restore it.
-    const previousIdResponse = members.some((m) => m.isInsert) && runner.lastInsertIdOverride === null ? send(queryPacket('SELECT LAST_INSERT_ID()')) : null;
+    const previousIdResponse = members.some((m) => m.isInsert) && runner.pendingInsertId === null ? send(queryPacket('SELECT LAST_INSERT_ID()')) : null;
     return this.runTransaction(backend, runner, members, isDeprecateEof, tableKey, { pipeline, factsResponse, previousIdResponse });
   }
 
@@ -231,7 +247,7 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
       return awaitResponse(backend, isDeprecateEof, shape, isExecute);
     };
     const previousIdResponse =
-      prefix === null && members.some((m) => m.isInsert) && runner.lastInsertIdOverride === null ? send(queryPacket('SELECT LAST_INSERT_ID()')) : (prefix?.previousIdResponse ?? null);
+      prefix === null && members.some((m) => m.isInsert) && runner.pendingInsertId === null ? send(queryPacket('SELECT LAST_INSERT_ID()')) : (prefix?.previousIdResponse ?? null);
     const begin = send(queryPacket('BEGIN'));
     // Members whose statement the proxy prepares here run right after its prepare as
     // statement id -1 ("the one just prepared"); `preparedBy[i]` is that prepare's index.
@@ -283,6 +299,7 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
       isRollbackOnTimeout,
     );
     const redo: MysqlWrite[] = [];
+    const replies: { m: MysqlWrite; packet: Uint8Array; insertId: number | null }[] = [];
     const generated = new Set<BatchClient>();
     members.forEach((m, i) => {
       const verdict = verdicts[i]!;
@@ -291,11 +308,12 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
         return;
       }
       let packet: Uint8Array;
+      let insertId: number | null = null;
       if (verdict === 'lost') {
         const lost = errPacketFor('BACKEND_LOST', "Lost connection to backend during a write batch; the write's outcome is unknown");
         packet = errorPacket(lost.code, lost.sqlState, lost.message);
       } else if (verdict === 'commit-error') {
-        packet = rewriteForMember((committed as { bytes: Uint8Array }).bytes, m.client.sessionStatusFlags);
+        packet = rewriteForMember((committed as { bytes: Uint8Array }).bytes, m.statusFlags);
       } else {
         const bytes = (results[i] as { bytes: Uint8Array }).bytes;
         // A generated id becomes the session's LAST_INSERT_ID(); an explicit id only reports
@@ -303,17 +321,22 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
         if (m.isInsert && !isErrResponse(bytes)) {
           const id = readOkHeader(bytes).lastInsertId;
           if (id !== 0 && !this.hasExplicitId(m, tableKey)) {
-            m.client.lastInsertIdOverride = id;
+            insertId = id;
             generated.add(m.client);
           }
         }
-        packet = rewriteForMember(bytes, m.client.sessionStatusFlags);
+        packet = rewriteForMember(bytes, m.statusFlags);
       }
-      m.client.deliverBatched(m, packet, members.length);
-      m.state = 'done';
+      replies.push({ m, packet, insertId });
     });
-    restoreRunnerId(runner, generated, previousId);
-    await Promise.all(redo.map((m) => m.client.runDirect(m)));
+    // The runner's session saw other members' generated ids. Unless its own write
+    // generated one, its LAST_INSERT_ID() must go back to what it was before.
+    const runnerId = generated.size > 0 && !generated.has(runner) ? (previousId ?? 0) : null;
+    for (const { m, packet, insertId } of replies) {
+      m.client.deliverBatched(m, packet, members.length, m.client === runner && runnerId !== null ? runnerId : insertId);
+      m.state = 'done';
+    }
+    await Promise.all(redo.map((m) => m.client.runDirect(m, false, m.client === runner ? runnerId : null)));
   }
 
   /**
@@ -373,8 +396,7 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
     members.forEach((m, i) => {
       // An explicit id is the member's insert id, as directly; LAST_INSERT_ID() stays as it was.
       const id = explicitIds !== null ? explicitIds[i]! : ok.lastInsertId === 0 ? 0 : ok.lastInsertId + i * increment;
-      if (explicitIds === null && id !== 0) m.client.lastInsertIdOverride = id;
-      m.client.deliverBatched(m, memberOk(1, id, warnings?.[i] ?? 0, m.client.sessionStatusFlags), members.length);
+      m.client.deliverBatched(m, memberOk(1, id, warnings?.[i] ?? 0, m.statusFlags), members.length, explicitIds === null && id !== 0 ? id : null);
       m.state = 'done';
     });
   }
@@ -547,7 +569,7 @@ export class MysqlWriteBatcher implements BatchRunner<MysqlWrite> {
   }
 
   private async previousId(response: Promise<Captured> | null, runner: BatchClient, isDeprecateEof: boolean): Promise<number | null> {
-    if (response === null) return runner.lastInsertIdOverride;
+    if (response === null) return runner.pendingInsertId;
     const captured = await response;
     if (!captured.ok || isErrResponse(captured.bytes)) return null;
     const value = readTextRows(captured.bytes, isDeprecateEof)[0]?.[0];
@@ -597,7 +619,7 @@ function answerMergedDelete(members: MysqlWrite[], keys: string[], resultBytes: 
   const removed = new Set(readTextRows(resultBytes, isDeprecateEof).map((row) => row[0]));
   members.forEach((m, i) => {
     const isRemoved = removed.delete(keys[i]!);
-    m.client.deliverBatched(m, memberOk(isRemoved ? 1 : 0, 0, 0, m.client.sessionStatusFlags), members.length);
+    m.client.deliverBatched(m, memberOk(isRemoved ? 1 : 0, 0, 0, m.statusFlags), members.length);
     m.state = 'done';
   });
 }
@@ -680,15 +702,6 @@ function tupleOf(m: MysqlWrite, literals: Uint8Array[] | null): Uint8Array | nul
   });
   out.set(sql.subarray(from, end), at);
   return out;
-}
-
-/**
- * The runner's session saw other members' generated ids. Unless its own write
- * generated one, its LAST_INSERT_ID() must go back to what it was before.
- */
-function restoreRunnerId(runner: BatchClient, generated: Set<BatchClient>, previousId: number | null): void {
-  if (generated.has(runner) || generated.size === 0) return;
-  runner.lastInsertIdOverride = previousId ?? 0;
 }
 
 function errorPacket(code: number, sqlState: string, message: string): Uint8Array {

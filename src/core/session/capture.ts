@@ -16,7 +16,6 @@ export class CacheCapture {
   private readonly refreshing: CacheEntry | null;
   private chunks: Uint8Array[] = [];
   private size = 0;
-  private isOverflowed = false;
   private isSettled = false;
 
   constructor(cache: QueryCache, key: string, ttlSeconds: number, refreshing: CacheEntry | null) {
@@ -30,22 +29,26 @@ export class CacheCapture {
     return this.refreshing !== null;
   }
 
-  /** Appends borrowed bytes (copied: the relay reuses its buffers). */
+  /**
+   * Appends borrowed bytes (copied: the relay reuses its buffers). Past the
+   * cache's max entry size the capture settles at once as failed, so that
+   * waiters run their own statement now rather than at the end of a long
+   * response or at their timeout.
+   */
   append(buf: Uint8Array, start: number, end: number): void {
-    if (this.isOverflowed || this.isSettled || start >= end) return;
+    if (this.isSettled || start >= end) return;
     this.size += end - start;
     if (this.size > this.cache.maxEntryBytes) {
-      this.isOverflowed = true;
-      this.chunks = [];
+      this.abort();
       return;
     }
     this.chunks.push(buf.slice(start, end)); // owned: kept beyond the borrowed chunk
   }
 
-  /** The response ended; `isOk` false (an error in it) or an overflow stores nothing. */
+  /** The response ended; `isOk` false (an error in it) stores nothing. After an overflow it does nothing. */
   finish(isOk: boolean): void {
     if (this.isSettled) return;
-    if (!isOk || this.isOverflowed) {
+    if (!isOk) {
       this.abort();
       return;
     }

@@ -78,6 +78,8 @@ export class SessionEngine {
   lastBatchSize: number | null = null;
   /** The batch key of the last batched template, and the session it was made for. */
   private batchMemo: { template: string; user: string; database: string | null; charset: string; key: string } | null = null;
+  /** The plan of most statements, made once per group: plans are read-only values, so no statement allocates one. */
+  private forwardPlan: { readonly kind: 'forward'; readonly target: Target } | null = null;
 
   constructor(services: EngineServices) {
     this.services = services;
@@ -92,7 +94,6 @@ export class SessionEngine {
   /** Decides what to do with one statement of `session`. */
   plan(request: PlanRequest, session: SessionState): Plan {
     const { statement } = request;
-    const target: Target = { kind: 'primary', group: session.group };
     const status = statement.kind === 'show' ? parseStatusCommand(statement.cacheText()) : null;
     // The proxy's own answer must follow the answers still owed before it; otherwise the server answers (with an error).
     if (status !== null && request.canAnswerHere) return { kind: 'status', rows: this.statusRows(status.like, session) };
@@ -107,16 +108,26 @@ export class SessionEngine {
         const refresh = found.shouldRefresh ? new CacheCapture(cache, key, ttlSeconds, found.entry) : null;
         return { kind: 'cache-hit', bytes: found.entry.bytes, refresh };
       }
-      if (cache.leadMiss(key)) return { kind: 'lead', target, capture: new CacheCapture(cache, key, ttlSeconds, null) };
+      if (cache.leadMiss(key)) return { kind: 'lead', target: this.forward(session).target, capture: new CacheCapture(cache, key, ttlSeconds, null) };
       const waiting = cache.waitForLeader(key);
       if (waiting !== null) return { kind: 'wait', result: waiting };
     }
-    if (this.services.hasBatcher && request.canBatch) {
+    // A read is never a batch candidate (nor a write excluded from one): skip the decision.
+    if (this.services.hasBatcher && request.canBatch && statement.isWritable()) {
       const decision = decideBatching(statement, session, this.services.isBatchingEnabled);
       if (decision.batch) return { kind: 'batch', key: this.batchKey(statement, session), maxWaitMs: decision.maxWaitMs };
       if (decision.reason !== null) this.services.onWriteExcluded(decision.reason);
     }
-    return { kind: 'forward', target };
+    return this.forward(session);
+  }
+
+  private forward(session: SessionState): { readonly kind: 'forward'; readonly target: Target } {
+    let plan = this.forwardPlan;
+    if (plan === null || plan.target.group !== session.group) {
+      plan = Object.freeze({ kind: 'forward', target: Object.freeze({ kind: 'primary', group: session.group }) } as const);
+      this.forwardPlan = plan;
+    }
+    return plan;
   }
 
   /** A waiter's leader answered: the front end sends `entry.bytes`. */

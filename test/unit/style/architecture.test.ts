@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'bun:test';
 import { Glob } from 'bun';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dir, '../../..');
 
@@ -15,6 +15,50 @@ function importsOf(file: string): string[] {
   return [...text.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
 }
 
+/** The src/ files a file's relative imports resolve to (type-only imports included: they tie modules too). */
+function localImportsOf(file: string): string[] {
+  return importsOf(file)
+    .filter((spec) => spec.startsWith('.'))
+    .map((spec) => resolve(root, dirname(file), spec).slice(root.length + 1));
+}
+
+/** Import cycles among src/ modules, each as the list of files in it (Tarjan's strongly connected components). */
+function importCycles(): string[][] {
+  const files = sources('src/**/*.ts');
+  const known = new Set(files);
+  const order = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  const visit = (file: string): void => {
+    order.set(file, order.size);
+    low.set(file, order.get(file)!);
+    stack.push(file);
+    onStack.add(file);
+    for (const dep of localImportsOf(file)) {
+      if (!known.has(dep)) continue;
+      if (!order.has(dep)) {
+        visit(dep);
+        low.set(file, Math.min(low.get(file)!, low.get(dep)!));
+      } else if (onStack.has(dep)) {
+        low.set(file, Math.min(low.get(file)!, order.get(dep)!));
+      }
+    }
+    if (low.get(file) !== order.get(file)) return;
+    const component: string[] = [];
+    let member: string;
+    do {
+      member = stack.pop()!;
+      onStack.delete(member);
+      component.push(member);
+    } while (member !== file);
+    if (component.length > 1) cycles.push(component.sort());
+  };
+  for (const file of files) if (!order.has(file)) visit(file);
+  return cycles;
+}
+
 describe('architecture', () => {
   it('keeps src/core free of protocol front ends, sockets and metrics', () => {
     const offenders: string[] = [];
@@ -24,6 +68,35 @@ describe('architecture', () => {
       }
     }
     expect(offenders).toEqual([]);
+  });
+
+  it('lets src/core import only src/core, the neutral status rows and config types, and no package', () => {
+    const offenders: string[] = [];
+    for (const file of sources('src/core/**/*.ts')) {
+      for (const spec of importsOf(file)) {
+        if (!spec.startsWith('.')) {
+          offenders.push(`${file} imports package ${spec}`);
+          continue;
+        }
+        const target = resolve(root, dirname(file), spec).slice(root.length + 1);
+        if (!target.startsWith('src/core/') && target !== 'src/admin/status.ts' && target !== 'src/config/types.ts') offenders.push(`${file} imports ${target}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it('keeps each protocol folder free of the other protocol', () => {
+    const offenders: string[] = [];
+    for (const [own, other] of [['mysql', 'postgres'], ['postgres', 'mysql']] as const) {
+      for (const file of sources(`src/${own}/**/*.ts`)) {
+        for (const target of localImportsOf(file)) if (target.startsWith(`src/${other}/`)) offenders.push(`${file} imports ${target}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it('has no import cycles in src/', () => {
+    expect(importCycles()).toEqual([]);
   });
 
   it('keeps the wire codec free of connection and core logic', () => {

@@ -42,4 +42,22 @@ describe('applyEffects', () => {
     expect(locked.hasTableLocks).toBe(true);
     expect(locked.isInTransaction).toBe(true);
   });
+
+  it('follows SET NAMES as the MariaDB charset, ignores SET autocommit, and marks other SETs, CALL and temporary tables untracked', () => {
+    const names = run('SET NAMES utf8mb4', 'mysql');
+    expect(names.hasUntrackedState).toBe(false);
+    expect(names.charset).toContain('utf8mb4');
+    expect(run('SET autocommit = 0', 'mysql').hasUntrackedState).toBe(false);
+    for (const sql of ["SET @@session.sql_mode = 'ANSI'", 'SET @x = 1', 'CALL p()', 'CREATE TEMPORARY TABLE t (a int)']) {
+      expect({ sql, untracked: run(sql, 'mysql').hasUntrackedState }).toEqual({ sql, untracked: true });
+    }
+  });
+
+  it('clears the MariaDB table locks on UNLOCK TABLES', () => {
+    const s = new SessionState('mariadb', 'main');
+    applyEffects(s, parseStatement('LOCK TABLES t WRITE', 'mysql'), { isOk: true, statementsRun: 1 });
+    applyEffects(s, parseStatement('UNLOCK TABLES', 'mysql'), { isOk: true, statementsRun: 1 });
+    expect(s.hasTableLocks).toBe(false);
+    expect(s.isInTransaction).toBe(false);
+  });
 });

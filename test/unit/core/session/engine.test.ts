@@ -185,4 +185,37 @@ describe('SessionEngine.plan', () => {
     expect(plan.kind === 'status' && plan.rows).toContainEqual(['LastBatchSize', '7']);
     expect(plan.kind === 'status' && plan.rows).toContainEqual(['Backend', 'write-batch']);
   });
+
+  it('keeps answers of different wire encodings apart (MariaDB text, binary, with and without deprecated EOF)', () => {
+    const svc = services();
+    const engine = new SessionEngine(svc);
+    const s = session('mariadb');
+    const ask = (encoding: string): Plan => engine.plan({ ...request('/* ttl:60 */ SELECT 1'), statement: parseStatement('/* ttl:60 */ SELECT 1', 'mysql'), encoding }, s);
+    const lead = ask('text+deof');
+    if (lead.kind !== 'lead') throw new Error('expected lead');
+    lead.capture.append(bytes('rows'), 0, 4);
+    lead.capture.finish(true);
+    expect(ask('text+deof').kind).toBe('cache-hit');
+    for (const encoding of ['text', 'binary', 'binary+deof']) expect({ encoding, kind: ask(encoding).kind }).toEqual({ encoding, kind: 'lead' });
+  });
+
+  it('excludes a MariaDB session holding LOCK TABLES from batching, counting lock_tables', () => {
+    const svc = services({ hasBatcher: true, isBatchingEnabled: true });
+    const s = session('mariadb');
+    s.hasTableLocks = true;
+    expect(new SessionEngine(svc).plan({ ...request('INSERT INTO t VALUES (1)'), statement: parseStatement('INSERT INTO t VALUES (1)', 'mysql') }, s).kind).toBe('forward');
+    expect(svc.excluded).toEqual(['lock_tables']);
+  });
+
+  it('hands out one read-only forward plan per group instead of a new one per statement', () => {
+    const engine = new SessionEngine(services({ hasBatcher: true, isBatchingEnabled: true }));
+    const s = session();
+    const first = engine.plan(request('SELECT 1'), s);
+    expect(engine.plan(request('SELECT 2'), s)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    s.group = 'other';
+    const moved = engine.plan(request('SELECT 1'), s);
+    expect(moved).toEqual({ kind: 'forward', target: { kind: 'primary', group: 'other' } });
+  });
 });
+
