@@ -17,6 +17,7 @@
 //   SANs too). The `handshake` handler's error names the first problem: the
 //   chain's, else ERR_TLS_CERT_ALTNAME_INVALID for a name mismatch.
 import type { Socket, SocketHandler, TLSOptions } from 'bun';
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import type { BackendTlsConfig, ClientTlsConfig, ClientTlsMode } from '../config/types.ts';
@@ -27,6 +28,8 @@ export interface ServerTls {
   readonly options: TLSOptions;
   /** tls_ca_file is set: a TLS client without a certificate signed by it is refused. */
   readonly requiresClientCert: boolean;
+  /** The DER of the (first) certificate presented: what a client's tls-server-end-point channel binding hashes. */
+  readonly certificate: Uint8Array;
 }
 
 /**
@@ -39,14 +42,16 @@ export function loadServerTls(config: ClientTlsConfig): ServerTls | null {
   const cert = readPem(config.certFile, 'tls_cert_file');
   const key = readPem(config.keyFile, 'tls_key_file');
   const ca = config.caFile === null ? undefined : readPem(config.caFile, 'tls_ca_file');
+  let certificate: Uint8Array;
   try {
     // Only to check the files now: a bad PEM or a key that does not match would otherwise fail each client's handshake.
     createSecureContext({ cert, key, ca });
+    certificate = new X509Certificate(cert).raw;
   } catch (cause) {
     throw new Error(`tls_cert_file ${config.certFile} / tls_key_file ${config.keyFile}${ca === undefined ? '' : ` / tls_ca_file ${config.caFile}`}: ${(cause as Error).message}`, { cause });
   }
   const options: TLSOptions = ca === undefined ? { cert, key } : { cert, key, ca, requestCert: true, rejectUnauthorized: true };
-  return { mode: config.mode, options, requiresClientCert: ca !== undefined };
+  return { mode: config.mode, options, requiresClientCert: ca !== undefined, certificate };
 }
 
 /** Client-side options for a backend in `config.mode` (not 'disable'). */
