@@ -13,7 +13,7 @@ import { MysqlWriteBatcher, type MysqlWrite } from './mysql/write-batcher.ts';
 import type { ProtocolConfig } from './config/types.ts';
 import { QueryCache } from './core/cache/query-cache.ts';
 import { TtlOnWriteWarner } from './core/sql/index.ts';
-import { startPostgres, type RunningPostgres } from './postgres/listener.ts';
+import { loadPostgresTls, startPostgres, type RunningPostgres } from './postgres/listener.ts';
 import { loadServerTls, type ServerTls } from './net/tls.ts';
 
 export interface RunningProxy {
@@ -127,7 +127,7 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
   const address = mysql.listen(config.mariadb.listen, config.mariadb.socket);
   log.info('listening', { protocol: 'mariadb', address });
   if (config.mariadb.socket !== null) log.info('listening', { protocol: 'mariadb', address: `unix:${config.mariadb.socket}` });
-  let postgres: RunningPostgres | null = config.postgres === null ? null : startPostgres(config.postgres, log, metrics, cache);
+  let postgres: RunningPostgres | null = config.postgres === null ? null : startPostgres(config.postgres, loadPostgresTls(config.postgres, log), log, metrics, cache);
 
   return {
     async stop(timeoutMs) {
@@ -140,6 +140,7 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
     reload(next) {
       // Read first: a certificate that cannot be read leaves the running state untouched.
       const tls = loadServerTls(next.mariadb.tls);
+      const postgresTls = next.postgres === null ? null : loadPostgresTls(next.postgres, log);
       state.tls = tls;
       const previous = state.writes;
       const hasBatchingChanged = JSON.stringify(next.mariadb.writeBatch) !== JSON.stringify(state.config.mariadb.writeBatch);
@@ -153,11 +154,11 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
       cache.reconfigure(next.cache);
       metrics.setMaxCallSites(next.metricsMaxCallSites);
       mysql.setServices(mysqlServices(state, log, metrics, clients, cache));
-      if (postgres !== null) postgres.reload(next);
+      if (postgres !== null) postgres.reload(next, postgresTls);
       else if (next.postgres !== null) {
         // A listener added by a reload starts now; its address is a restart key only once it runs.
         warnUnusedReplicas(next.postgres, 'postgres', log);
-        postgres = startPostgres(next.postgres, log, metrics, cache);
+        postgres = startPostgres(next.postgres, postgresTls, log, metrics, cache);
       }
     },
   };

@@ -14,14 +14,18 @@ import { BatchManager } from '../core/batch/batch-manager.ts';
 import { createBatchManager, templateId } from '../write-batching.ts';
 import { drainThenClose } from '../shutdown.ts';
 import type { PgServices } from './services.ts';
+import { loadServerTls, type ServerTls } from '../net/tls.ts';
 
 export interface RunningPostgres {
   stop(timeoutMs: number): Promise<void>;
-  reload(config: Config): void;
+  /** `tls`: the new [postgres] TLS material, read by the caller before anything was swapped. */
+  reload(config: Config, tls: ServerTls | null): void;
 }
 
 interface PgState {
   config: ProtocolConfig;
+  /** TLS material for clients, re-read from its files on every reload. */
+  tls: ServerTls | null;
   isShuttingDown: boolean;
   writes: BatchManager<PgWrite>;
   /** Managers of earlier configs, draining the writes queued before a reload. */
@@ -56,6 +60,8 @@ function pgServices(state: PgState, log: Logger, metrics: Metrics, clients: Set<
     log: protocolLog,
     engine,
     cancelKeys,
+    tls: state.tls,
+    onClientTlsRefused: (reason) => metrics.clientTlsRefused('postgres', reason),
     get isShuttingDown() {
       return state.isShuttingDown;
     },
@@ -97,11 +103,25 @@ function pgServices(state: PgState, log: Logger, metrics: Metrics, clients: Set<
   };
 }
 
-/** Starts the `[postgres]` listener. */
-export function startPostgres(config: ProtocolConfig, log: Logger, metrics: Metrics, cache: QueryCache): RunningPostgres {
+/** Reads the [postgres] TLS files (throws naming the file when one cannot be used) and says what the links will be. */
+export function loadPostgresTls(config: ProtocolConfig, log: Logger): ServerTls | null {
+  const tls = loadServerTls(config.tls);
+  if (tls !== null) {
+    log.info('TLS offered to clients', { protocol: 'postgres', mode: tls.mode, client_certificates: tls.requiresClientCert });
+    for (const group of config.groups.values()) {
+      if (group.tls.mode === 'disable') {
+        log.warn('clients may use TLS but the link to this group is plaintext (backend_tls = disable): logins and data cross it unencrypted', { group: `postgres.${group.name}` });
+      }
+    }
+  }
+  return tls;
+}
+
+/** Starts the `[postgres]` listener; `tls` from loadPostgresTls. */
+export function startPostgres(config: ProtocolConfig, tls: ServerTls | null, log: Logger, metrics: Metrics, cache: QueryCache): RunningPostgres {
   const clients = new Set<PgClientConnection>();
   const cancelKeys = new CancelKeys(log.child({ protocol: 'postgres' }));
-  const state: PgState = { config, isShuttingDown: false, writes: createWriteBatching(config, metrics, log), retired: [] };
+  const state: PgState = { config, tls, isShuttingDown: false, writes: createWriteBatching(config, metrics, log), retired: [] };
   const server = new PgServer(pgServices(state, log, metrics, clients, cache, cancelKeys));
   const address = server.listen(config.listen, config.socket);
   log.info('listening', { protocol: 'postgres', address });
@@ -114,13 +134,14 @@ export function startPostgres(config: ProtocolConfig, log: Logger, metrics: Metr
       await drainThenClose([state.writes, ...state.retired], clients, timeoutMs, (client) => client.shutdown());
       log.info('stopped', { protocol: 'postgres' });
     },
-    reload(next) {
+    reload(next, tls) {
       if (next.postgres === null) {
         log.warn('reload: [postgres] was removed; the listener keeps running until restart');
         return;
       }
       const hasBatchingChanged = JSON.stringify(next.postgres.writeBatch) !== JSON.stringify(state.config.writeBatch);
       state.config = next.postgres;
+      state.tls = tls;
       if (hasBatchingChanged) {
         const previous = state.writes;
         state.writes = createWriteBatching(next.postgres, metrics, log);

@@ -26,6 +26,8 @@ function handlersFor(getServices: () => PgServices, admission: ListenerAdmission
       client.start();
     },
     data(socket, chunk) {
+      // After a TLS upgrade this raw socket still sees the ciphertext; the TLS socket delivers the plaintext.
+      if (socket.data.isTls) return;
       socket.data.onClientData(chunk);
     },
     drain(socket) {

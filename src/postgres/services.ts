@@ -2,6 +2,8 @@ import type { Logger } from '../log.ts';
 import type { ProtocolConfig } from '../config/types.ts';
 import type { Statement } from '../core/sql/index.ts';
 import type { EngineServices } from '../core/session/index.ts';
+import type { ClientTlsRefusal } from '../metrics/registry.ts';
+import type { ServerTls } from '../net/tls.ts';
 import type { CancelKeys } from './cancel-keys.ts';
 import type { PgClientConnection } from './frontend.ts';
 import type { PgWrite } from './write-batcher.ts';
@@ -20,6 +22,10 @@ export interface PgServices {
   readonly cancelKeys: CancelKeys;
   /** True once a graceful shutdown started: a lost backend is then reported as 57P01. */
   readonly isShuttingDown: boolean;
+  /** Certificate and mode for TLS towards clients, read at start-up or at the last reload; null: SSLRequest is answered 'N'. */
+  readonly tls: ServerTls | null;
+  /** Counts a client refused for its TLS (the connection logs why). */
+  onClientTlsRefused(reason: ClientTlsRefusal): void;
   onClientOpen(client: PgClientConnection): void;
   /** `wasOpen` is false when the connection was already being drained. */
   onClientClose(client: PgClientConnection, wasOpen: boolean): void;
