@@ -54,6 +54,18 @@ export function loadServerTls(config: ClientTlsConfig): ServerTls | null {
   return { mode: config.mode, options, requiresClientCert: ca !== undefined, certificate };
 }
 
+/**
+ * `tls` offering one ALPN protocol (RFC 7301). Bun wants the wire form, a
+ * length-prefixed list: a plain string makes every handshake fail with
+ * no_application_protocol (found by a spike). A client offering no ALPN is
+ * still served; one offering only other protocols is refused.
+ */
+export function withAlpn(tls: ServerTls, protocol: string): ServerTls {
+  const name = Buffer.from(protocol, 'latin1');
+  const wire = Buffer.concat([Uint8Array.of(name.length), name]);
+  return { ...tls, options: { ...tls.options, ALPNProtocols: wire } };
+}
+
 /** Client-side options for a backend in `config.mode` (not 'disable'). */
 export function backendTlsOptions(config: BackendTlsConfig, host: string): TLSOptions {
   const ca = config.caFile === null ? undefined : readPem(config.caFile, 'backend_tls_ca_file');

@@ -194,6 +194,10 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
   private readonly framer: MessageFramer;
   /** True once the client's socket was upgraded to TLS; the raw socket's data is ciphertext from then on. */
   isTls = false;
+  /** TLS began without an SSLRequest (direct TLS): ALPN "postgresql" is then required. */
+  private isDirectTls = false;
+  /** Direct TLS must start with the connection's first byte. */
+  private hasSeenData = false;
   /** Set while the startup response is relayed without channel binding: its hasHidden says the client's SASLInitialResponse is checked. */
   private channelBindingFilter: ChannelBindingFilter | null = null;
   private readonly services: PgServices;
@@ -524,8 +528,37 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
     this.framer.expectStartup();
   }
 
+  /**
+   * PostgreSQL 17's direct TLS (libpq sslnegotiation=direct): the client
+   * opens with a ClientHello instead of an SSLRequest. A startup-phase message
+   * cannot begin with 0x16 (its length would be over 369 MB), so the first
+   * byte tells them apart. True when the socket was upgraded; `chunk` is then
+   * the first of the TLS stream.
+   */
+  startDirectTls(chunk: Uint8Array): boolean {
+    const tls = this.services.tls;
+    const isFirst = !this.hasSeenData;
+    this.hasSeenData = true;
+    if (tls === null || !isFirst || chunk[0] !== TLS_HANDSHAKE_RECORD) return false;
+    this.isDirectTls = true;
+    this.isTls = true; // before the upgrade: the raw socket's handler must already ignore ciphertext
+    const initialData = Uint8Array.from(chunk); // owned: the chunk is borrowed, the TLS layer reads it later
+    const socket = upgradeToTls(this.socket, { isServer: true, tls: tls.options, handlers: CLIENT_TLS_HANDLERS, data: this, initialData });
+    socket.setNoDelay(true);
+    this.socket = socket;
+    this.out = this.outQueueFor(socket);
+    return true;
+  }
+
   /** The client's TLS handshake finished; a client certificate was checked by Bun when tls_ca_file is set. */
-  onClientTlsHandshake(isOk: boolean, error: Error | null): void {
+  onClientTlsHandshake(isOk: boolean, error: Error | null, alpn: string | false | null): void {
+    if (this.isDirectTls && isOk && alpn !== 'postgresql') {
+      // As PostgreSQL 17: without ALPN a direct TLS client could be speaking another protocol to us.
+      this.services.onClientTlsRefused('handshake');
+      this.services.log.info('client TLS handshake refused', { client: this.id, error: 'direct TLS connection without ALPN "postgresql"' });
+      this.close();
+      return;
+    }
     if (isOk && error === null) return;
     if (isOk && !this.services.tls?.requiresClientCert) return; // no client certificate asked for: its absence is fine
     this.services.onClientTlsRefused('handshake');
@@ -1197,6 +1230,9 @@ interface ExtendedGroup {
 }
 
 
+/** The first byte of a TLS record carrying a handshake message (a ClientHello here). */
+const TLS_HANDSHAKE_RECORD = 0x16;
+
 /** Handlers of a client socket after its TLS upgrade; the raw socket's handlers (server.ts) then ignore data. */
 const CLIENT_TLS_HANDLERS: SocketHandler<PgClientConnection> = {
   data(socket, chunk) {
@@ -1206,7 +1242,7 @@ const CLIENT_TLS_HANDLERS: SocketHandler<PgClientConnection> = {
     socket.data.onClientDrain();
   },
   handshake(socket, isOk, error) {
-    socket.data.onClientTlsHandshake(isOk, error);
+    socket.data.onClientTlsHandshake(isOk, error, socket.alpnProtocol);
   },
   close(socket) {
     socket.data.close();

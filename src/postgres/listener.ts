@@ -14,7 +14,7 @@ import { BatchManager } from '../core/batch/batch-manager.ts';
 import { createBatchManager, templateId } from '../write-batching.ts';
 import { drainThenClose } from '../shutdown.ts';
 import type { PgServices } from './services.ts';
-import { loadServerTls, type ServerTls } from '../net/tls.ts';
+import { loadServerTls, withAlpn, type ServerTls } from '../net/tls.ts';
 
 export interface RunningPostgres {
   stop(timeoutMs: number): Promise<void>;
@@ -105,7 +105,9 @@ function pgServices(state: PgState, log: Logger, metrics: Metrics, clients: Set<
 
 /** Reads the [postgres] TLS files (throws naming the file when one cannot be used) and says what the links will be. */
 export function loadPostgresTls(config: ProtocolConfig, log: Logger): ServerTls | null {
-  const tls = loadServerTls(config.tls);
+  const loaded = loadServerTls(config.tls);
+  // "postgresql", as PostgreSQL 17 offers it: required for direct TLS (sslnegotiation=direct).
+  const tls = loaded === null ? null : withAlpn(loaded, 'postgresql');
   if (tls !== null) {
     log.info('TLS offered to clients', { protocol: 'postgres', mode: tls.mode, client_certificates: tls.requiresClientCert });
     for (const group of config.groups.values()) {

@@ -27,8 +27,10 @@ function handlersFor(getServices: () => PgServices, admission: ListenerAdmission
     },
     data(socket, chunk) {
       // After a TLS upgrade this raw socket still sees the ciphertext; the TLS socket delivers the plaintext.
-      if (socket.data.isTls) return;
-      socket.data.onClientData(chunk);
+      const client = socket.data;
+      if (client.isTls) return;
+      if (client.phase === 'startup' && client.startDirectTls(chunk)) return;
+      client.onClientData(chunk);
     },
     drain(socket) {
       socket.data.onClientDrain();

@@ -3,8 +3,9 @@
 // over hostssl only, so every login of theirs that works went over TLS to the
 // server; pg_stat_ssl, read through the proxy, says so too.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
-import { chmodSync, chownSync, copyFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, type Socket as NetSocket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import pg from 'pg';
 import postgres from 'postgres';
@@ -332,5 +333,40 @@ describe('the startup phase on the wire', () => {
     await using plain = await startProxy({ protocols: ['postgres'], postgresBackendPort: server.port });
     const answer = await exchange(pgPort(plain), SSL_REQUEST, true);
     expect(answer.toString('latin1')).toBe('N');
+  });
+
+  /** Direct TLS (PostgreSQL 17 sslnegotiation=direct): a ClientHello first, then the StartupMessage inside. Resolves with what came back. */
+  function directTls(port: number, alpn: string[] | undefined): Promise<{ alpn: string | false; received: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let selected: string | false = false;
+      const socket = tlsConnect({ host: '127.0.0.1', port, ca: [readFileSync(certs.caFile, 'utf8')], servername: 'localhost', ALPNProtocols: alpn }, () => {
+        selected = socket.alpnProtocol ?? false;
+        socket.write(startupMessage(TLS_USER));
+      });
+      socket.on('data', (c: Buffer) => {
+        chunks.push(c);
+        // ReadyForQuery ends the startup.
+        if (Buffer.concat(chunks).includes(Buffer.from([0x5a, 0, 0, 0, 5]))) socket.end();
+      });
+      socket.on('close', () => resolve({ alpn: selected, received: Buffer.concat(chunks) }));
+      socket.on('error', (error) => (chunks.length === 0 ? resolve({ alpn: selected, received: Buffer.alloc(0) }) : reject(error)));
+    });
+  }
+
+  it('serves direct TLS with ALPN "postgresql" (sslnegotiation=direct): AuthenticationOk inside TLS', async () => {
+    const { alpn, received } = await directTls(pgPort(proxy), ['postgresql']);
+    expect(alpn).toBe('postgresql');
+    expect(received.subarray(0, 9)).toEqual(Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 0]));
+  });
+
+  it('refuses direct TLS without ALPN, as PostgreSQL 17 does', async () => {
+    const before = await proxy.metricValue('tqdbproxy_client_tls_refused_total', { protocol: 'postgres', reason: 'handshake' });
+    const { received } = await directTls(pgPort(proxy), undefined);
+    expect(received.length).toBe(0);
+    await waitUntil(async () => (await proxy.metricValue('tqdbproxy_client_tls_refused_total', { protocol: 'postgres', reason: 'handshake' })) === before + 1, {
+      timeoutMs: 5000,
+      description: 'the refusal to be counted',
+    });
   });
 });
