@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { chmodSync, chownSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, type Socket as NetSocket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
 import postgres from 'postgres';
@@ -271,6 +272,46 @@ describe('SCRAM channel binding through the proxy', () => {
     const { rows } = await client.query<{ u: string }>('SELECT current_user AS u');
     await client.end();
     expect(rows[0]?.u).toBe(SCRAM.user);
+  });
+});
+
+describe('certificate reload (SIGHUP)', () => {
+  /** The SHA-256 fingerprint of the certificate the proxy presents now (direct TLS, chain not checked: only identity matters). */
+  function servedFingerprint(port: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: ['postgresql'] }, () => {
+        resolve(socket.getPeerCertificate().fingerprint256);
+        socket.destroy();
+      });
+      socket.on('error', reject);
+    });
+  }
+  const fingerprintOf = (file: string): string => new X509Certificate(readFileSync(file)).fingerprint256;
+
+  it('serves a renewed certificate after SIGHUP, keeps open TLS sessions, and keeps the last good one when the new file is broken', async () => {
+    const cert = join(pgDir, 'reload.pem');
+    const key = join(pgDir, 'reload.key');
+    copyFileSync(certs.otherServerCertFile, cert);
+    copyFileSync(certs.otherServerKeyFile, key);
+    await using reloading = await startProxy({ protocols: ['postgres'], postgresBackendPort: server.port, ini: `${clientTls(cert, key)}${backendTls('require')}` });
+    const port = pgPort(reloading);
+    expect(await servedFingerprint(port)).toBe(fingerprintOf(certs.otherServerCertFile));
+    const open = new pg.Client({ host: '127.0.0.1', port, user: TLS_USER, database: 'test', ssl: { ca: readFileSync(certs.caFile, 'utf8') } });
+    await open.connect();
+    try {
+      copyFileSync(certs.certFile, cert);
+      copyFileSync(certs.keyFile, key);
+      reloading.signal('SIGHUP');
+      await reloading.waitForStderr('config reloaded');
+      expect(await servedFingerprint(port)).toBe(fingerprintOf(certs.certFile));
+      expect((await open.query<{ n: number }>('SELECT 6 AS n')).rows).toEqual([{ n: 6 }]);
+      writeFileSync(cert, '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n');
+      reloading.signal('SIGHUP');
+      await reloading.waitForStderr('proxy reload failed');
+      expect(await servedFingerprint(port)).toBe(fingerprintOf(certs.certFile));
+    } finally {
+      await open.end();
+    }
   });
 });
 
