@@ -227,6 +227,50 @@ describe('TLS towards PostgreSQL clients and servers', () => {
       await wrongCa.stop();
     }
   });
+
+  it('asks TLS clients for a certificate signed by tls_ca_file', async () => {
+    await using withClientCerts = await startProxy({
+      protocols: ['postgres'],
+      postgresBackendPort: server.port,
+      ini: `${clientTls(certs.otherServerCertFile, certs.otherServerKeyFile, `tls_ca_file = ${certs.caFile}\n`)}${backendTls('require')}`,
+    });
+    const port = pgPort(withClientCerts);
+    const without = await psql(port, `user=${TLS_USER} sslmode=require`, 'SELECT 1');
+    expect(without.code).not.toBe(0);
+    const withCert = await psql(port, `user=${TLS_USER} sslmode=require sslcert=${certs.clientCertFile} sslkey=${certs.clientKeyFile}`, SERVER_SSL);
+    expect(withCert.stderr).toBe('');
+    expect(withCert.stdout.trim()).toBe('t');
+  });
+
+  describe('a server that answers the SSLRequest wrongly', () => {
+    /** A fake server that answers any first message with `answer`, then waits. */
+    async function withFakeServer(answer: Uint8Array, run: (port: number) => Promise<void>): Promise<void> {
+      const fake = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data: (s) => void s.write(answer) } });
+      try {
+        await run(fake.port);
+      } finally {
+        fake.stop(true);
+      }
+    }
+
+    it("refuses 'S' followed by bytes that came before any TLS (CVE-2021-23222 class)", async () => {
+      await withFakeServer(Uint8Array.from([0x53, ...Buffer.from('R\0\0\0\x08\0\0\0\0', 'latin1')]), async (port) => {
+        await using p = await startProxy({ protocols: ['postgres'], ini: `[postgres.main]\nprimary = 127.0.0.1:${port}\nbackend_tls = require\n` });
+        const result = await psql(pgPort(p), `user=${TLS_USER} sslmode=disable`, 'SELECT 1');
+        expect(result.code).not.toBe(0);
+        expect(result.stderr).toContain('sent unencrypted data after its SSL answer');
+      });
+    });
+
+    it("refuses 'N' under backend_tls = require, naming the mode", async () => {
+      await withFakeServer(Uint8Array.of(0x4e), async (port) => {
+        await using p = await startProxy({ protocols: ['postgres'], ini: `[postgres.main]\nprimary = 127.0.0.1:${port}\nbackend_tls = require\n` });
+        const result = await psql(pgPort(p), `user=${TLS_USER} sslmode=disable`, 'SELECT 1');
+        expect(result.code).not.toBe(0);
+        expect(result.stderr).toContain('does not accept TLS (it answered the SSLRequest with N; backend_tls = require)');
+      });
+    });
+  });
 });
 
 describe('SCRAM channel binding through the proxy', () => {
