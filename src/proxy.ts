@@ -49,6 +49,7 @@ function mysqlServices(state: LiveState & { retired: BatchManager<MysqlWrite>[] 
     log: protocolLog,
     cache,
     tls: state.tls,
+    onClientTlsRefused: (reason) => metrics.clientTlsRefused('mariadb', reason),
     onClientOpen(client) {
       clients.add(client);
       metrics.clientConnected('mariadb', 1);

@@ -7,6 +7,7 @@ import type { ExclusionReason } from '../core/batch/eligibility.ts';
 import type { MysqlWrite } from './write-batcher.ts';
 import type { QueryCache } from '../core/cache/query-cache.ts';
 import type { ServerTls } from '../net/tls.ts';
+import type { ClientTlsRefusal } from '../metrics/registry.ts';
 
 /**
  * What a MariaDB client connection needs from the rest of the proxy. The
@@ -20,6 +21,8 @@ export interface MysqlServices {
   readonly cache: QueryCache | null;
   /** Certificate and mode for TLS towards clients, read at start-up or at the last reload; null: TLS not offered. */
   readonly tls: ServerTls | null;
+  /** Counts a client refused for its TLS (the connection logs why). */
+  onClientTlsRefused(reason: ClientTlsRefusal): void;
   onClientOpen(client: ClientConnection): void;
   /** `wasOpen` is false when the connection was already being drained. */
   onClientClose(client: ClientConnection, wasOpen: boolean): void;

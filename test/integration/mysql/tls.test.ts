@@ -165,7 +165,8 @@ describe('TLS towards clients and backends (MariaDB)', () => {
     expect(result.stdout.trim()).toBe('tls_edu@%');
   });
 
-  it('refuses a plaintext login under tls_mode = require, with a clear error', async () => {
+  it('refuses a plaintext login under tls_mode = require, with a clear error, and counts it', async () => {
+    const before = await strict.metricValue('tqdbproxy_client_tls_refused_total', { protocol: 'mariadb', reason: 'plaintext' });
     let error: { errno?: number; message?: string } = {};
     try {
       await mysqlConnect(strict.port);
@@ -174,6 +175,7 @@ describe('TLS towards clients and backends (MariaDB)', () => {
     }
     expect(error.errno).toBe(1045);
     expect(error.message).toContain('tls_mode = require');
+    expect(await strict.metricValue('tqdbproxy_client_tls_refused_total', { protocol: 'mariadb', reason: 'plaintext' })).toBe(before + 1);
   });
 
   it('accepts a client certificate signed by tls_ca_file', async () => {
