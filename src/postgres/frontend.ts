@@ -198,6 +198,8 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
   private isDirectTls = false;
   /** Direct TLS must start with the connection's first byte. */
   private hasSeenData = false;
+  /** Accepted on a unix socket (Bun gives those no remote address): libpq never asks for TLS there. */
+  private readonly isUnixSocket: boolean;
   /** Set while the startup response is relayed without channel binding: its hasHidden says the client's SASLInitialResponse is checked. */
   private channelBindingFilter: ChannelBindingFilter | null = null;
   private readonly services: PgServices;
@@ -260,6 +262,7 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
     this.primary = { kind: 'primary', group: this.session.group };
     this.framer = new MessageFramer(services.config.maxPacketSize);
     this.out = this.outQueueFor(socket);
+    this.isUnixSocket = (socket as { remoteAddress?: string }).remoteAddress === undefined;
   }
 
   private outQueueFor(socket: Socket<PgClientConnection>): OutQueue {
@@ -415,7 +418,8 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
         return;
       case 'startup': {
         const tls = this.services.tls;
-        if (tls !== null && tls.mode === 'require' && !this.isTls) {
+        // A unix socket is exempt, as PostgreSQL's hostssl lines never match a "local" connection.
+        if (tls !== null && tls.mode === 'require' && !this.isTls && !this.isUnixSocket) {
           this.services.onClientTlsRefused('plaintext');
           // As a hostssl-only pg_hba.conf answers a plaintext login: 28000.
           throw new ProxyError('TLS_REQUIRED', 'connection without TLS refused by tqdbproxy (tls_mode = require): connect with sslmode=require or stricter', { fatal: true });

@@ -177,6 +177,22 @@ describe('TLS towards PostgreSQL clients and servers', () => {
     expect(ok.stdout.trim()).toBe('t');
   });
 
+  it('exempts the unix socket from tls_mode = require (libpq never uses TLS there), the server link still TLS', async () => {
+    // libpq finds <dir>/.s.PGSQL.<port>; the number only names the file (no TCP port is involved).
+    const socketPath = join(pgDir, '.s.PGSQL.6543');
+    await using local = await startProxy({
+      protocols: ['postgres'],
+      postgresBackendPort: server.port,
+      ini: `${clientTls(certs.otherServerCertFile, certs.otherServerKeyFile, `tls_mode = require\nsocket = ${socketPath}\n`)}${backendTls('require')}`,
+    });
+    const argv = ['psql', '-X', '-At', `host=${pgDir} port=6543 dbname=test user=${TLS_USER}`, '-c', SERVER_SSL];
+    const result = await runClient(argv, 30_000, { PGCONNECT_TIMEOUT: '10' });
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim()).toBe('t');
+    const tcp = await psql(pgPort(local), `user=${TLS_USER} sslmode=disable`, 'SELECT 1');
+    expect(tcp.stderr).toContain('tls_mode = require');
+  });
+
   it('encrypts the server link under backend_tls = require for a plaintext client', async () => {
     const proxyPlainClient = await startProxy({ protocols: ['postgres'], postgresBackendPort: server.port, ini: backendTls('require') });
     try {
