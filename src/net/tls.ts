@@ -22,6 +22,19 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import type { BackendTlsConfig, ClientTlsConfig, ClientTlsMode } from '../config/types.ts';
 
+/** A configured TLS file that cannot be used: names the key and path, so config checks can report it as such. */
+export class TlsFileError extends Error {
+  constructor(
+    readonly key: 'tls_cert_file' | 'tls_key_file' | 'tls_ca_file' | 'backend_tls_ca_file',
+    readonly path: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${key} ${path}: ${reason}`, options);
+    this.name = 'TlsFileError';
+  }
+}
+
 /** TLS material for accepting clients, read from the configured files. */
 export interface ServerTls {
   readonly mode: ClientTlsMode;
@@ -48,7 +61,8 @@ export function loadServerTls(config: ClientTlsConfig): ServerTls | null {
     createSecureContext({ cert, key, ca });
     certificate = new X509Certificate(cert).raw;
   } catch (cause) {
-    throw new Error(`tls_cert_file ${config.certFile} / tls_key_file ${config.keyFile}${ca === undefined ? '' : ` / tls_ca_file ${config.caFile}`}: ${(cause as Error).message}`, { cause });
+    const also = `with tls_key_file ${config.keyFile}${ca === undefined ? '' : ` and tls_ca_file ${config.caFile}`}`;
+    throw new TlsFileError('tls_cert_file', config.certFile, `${(cause as Error).message} (${also})`, { cause });
   }
   const options: TLSOptions = ca === undefined ? { cert, key } : { cert, key, ca, requestCert: true, rejectUnauthorized: true };
   return { mode: config.mode, options, requiresClientCert: ca !== undefined, certificate };
@@ -114,10 +128,10 @@ export function upgradeToTls<Data>(socket: Socket<Data>, options: UpgradeOptions
   return pair[1];
 }
 
-function readPem(path: string, key: string): string {
+function readPem(path: string, key: TlsFileError['key']): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (cause) {
-    throw new Error(`${key} ${path}: ${(cause as Error).message}`, { cause });
+    throw new TlsFileError(key, path, (cause as Error).message, { cause });
   }
 }

@@ -253,7 +253,7 @@ describe('TLS towards clients and backends (MariaDB)', () => {
   it('keeps serving its last good certificate when a reload finds a broken one', async () => {
     writeFileSync(reloadCert, '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n');
     clientOnly.signal('SIGHUP');
-    await clientOnly.waitForStderr('proxy reload failed');
+    await clientOnly.waitForStderr('config reload rejected');
     const conn = await mysqlConnect(clientOnly.port, {
       ssl: { ca: await Bun.file(certs.otherCaFile).text(), checkServerIdentity: () => undefined } as { ca: string },
     });

@@ -367,7 +367,7 @@ describe('certificate reload (SIGHUP)', () => {
       expect((await open.query<{ n: number }>('SELECT 6 AS n')).rows).toEqual([{ n: 6 }]);
       writeFileSync(cert, '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n');
       reloading.signal('SIGHUP');
-      await reloading.waitForStderr('proxy reload failed');
+      await reloading.waitForStderr('config reload rejected');
       expect(await servedFingerprint(port)).toBe(fingerprintOf(certs.certFile));
     } finally {
       await open.end();
