@@ -204,6 +204,17 @@ describe('TLS towards PostgreSQL clients and servers', () => {
     }
   });
 
+  it('uses TLS under backend_tls = prefer when the server offers it, and plaintext when it answers N (the shared server has ssl=off)', async () => {
+    await using toTls = await startProxy({ protocols: ['postgres'], postgresBackendPort: server.port, ini: backendTls('prefer') });
+    const tls = await psql(pgPort(toTls), `user=${TLS_USER} sslmode=disable`, SERVER_SSL);
+    expect(tls.stderr).toBe('');
+    expect(tls.stdout.trim()).toBe('t');
+    await using toPlain = await startProxy({ protocols: ['postgres'], ini: '[postgres.main]\nbackend_tls = prefer\n' });
+    const plain = await psql(pgPort(toPlain), 'user=root sslmode=disable', SERVER_SSL);
+    expect(plain.stderr).toBe('');
+    expect(plain.stdout.trim()).toBe('f');
+  });
+
   it('keeps the server link plaintext with backend_tls = disable: a hostssl-only user is refused by the server', async () => {
     const result = await psql(pgPort(clientOnly), `user=${TLS_USER} sslmode=require`, 'SELECT 1');
     expect(result.code).not.toBe(0);
