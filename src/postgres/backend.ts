@@ -205,7 +205,7 @@ export class PgBackendConnection {
   private onSslAnswer(chunk: Uint8Array): void {
     const wait = this.sslAnswer!;
     this.sslAnswer = null;
-    if (chunk[0] === 0x53 && chunk.length > 1) {
+    if (chunk.length > 1 && (chunk[0] === 0x53 || chunk[0] === 0x4e)) {
       this.refuseTls(`backend ${this.address.text} sent unencrypted data after its SSL answer`);
     }
     wait.resolve(chunk[0]!);
