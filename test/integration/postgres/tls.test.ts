@@ -161,7 +161,7 @@ describe('TLS towards PostgreSQL clients and servers', () => {
 
   it('refuses a plaintext login under tls_mode = require with 28000, and counts it', async () => {
     const before = await strict.metricValue('tqdbproxy_client_tls_refused_total', { protocol: 'postgres', reason: 'plaintext' });
-    const result = await psql(pgPort(strict), `user=${TLS_USER} sslmode=disable`, 'SELECT 1', { PGOPTIONS: '' });
+    const result = await psql(pgPort(strict), `user=${TLS_USER} sslmode=disable`, 'SELECT 1');
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('connection without TLS refused by tqdbproxy (tls_mode = require)');
     const client = new pg.Client({ host: '127.0.0.1', port: pgPort(strict), user: TLS_USER, database: 'test' });
