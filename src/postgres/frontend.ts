@@ -458,7 +458,8 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
           return;
         }
         this.deadline.arm(this.services.config.handshakeTimeoutMs, () => this.onHandshakeTimeout());
-        this.channelBindingFilter = this.canChannelBindingCross(backend) ? null : new ChannelBindingFilter();
+        // Only a server on TLS offers -PLUS: a plaintext server link relays its offer untouched.
+        this.channelBindingFilter = backend.isTls && !this.canChannelBindingCross(backend) ? new ChannelBindingFilter() : null;
         backend.expect(new StartupSegment(this, this.channelBindingFilter));
         backend.write(startupMessage);
         this.enter('auth');
