@@ -12,6 +12,7 @@ import type { Protocol } from './core/types.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics/registry.ts';
 import type { ServerTls } from './net/tls.ts';
+import type { ClientTlsRefusal } from './metrics/registry.ts';
 import { templateId } from './write-batching.ts';
 
 /**
@@ -31,6 +32,8 @@ export interface ProtocolServices<W extends BatchMember, C> {
   readonly tls: ServerTls | null;
   /** True once a graceful shutdown started. */
   readonly isShuttingDown: boolean;
+  /** Counts a client refused for its TLS (the connection logs why). */
+  onClientTlsRefused(reason: ClientTlsRefusal): void;
   onClientOpen(client: C): void;
   /** `wasOpen` is false when the connection was already being drained. */
   onClientClose(client: C, wasOpen: boolean): void;
@@ -99,6 +102,7 @@ export function protocolServices<W extends BatchMember, C, X extends object>(
     log,
     engine,
     tls: state.tls,
+    onClientTlsRefused: (reason) => metrics.clientTlsRefused(protocol, reason),
     get isShuttingDown() {
       return state.isShuttingDown;
     },

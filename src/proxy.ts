@@ -12,7 +12,7 @@ import { MysqlWriteBatcher, type MysqlWrite } from './mysql/write-batcher.ts';
 import type { ProtocolConfig } from './config/types.ts';
 import { QueryCache } from './core/cache/query-cache.ts';
 import { protocolServices, replaceWriteBatching, type ProtocolDeps, type ProtocolState } from './protocol-services.ts';
-import { startPostgres, type RunningPostgres } from './postgres/listener.ts';
+import { loadPostgresTls, startPostgres, type RunningPostgres } from './postgres/listener.ts';
 import { loadServerTls } from './net/tls.ts';
 
 export interface RunningProxy {
@@ -66,7 +66,7 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
   const address = mysql.listen(config.mariadb.listen, config.mariadb.socket);
   log.info('listening', { protocol: 'mariadb', address });
   if (config.mariadb.socket !== null) log.info('listening', { protocol: 'mariadb', address: `unix:${config.mariadb.socket}` });
-  let postgres: RunningPostgres | null = config.postgres === null ? null : startPostgres(config.postgres, log, metrics, cache);
+  let postgres: RunningPostgres | null = config.postgres === null ? null : startPostgres(config.postgres, loadPostgresTls(config.postgres, log), log, metrics, cache);
 
   return {
     async stop(timeoutMs) {
@@ -79,18 +79,20 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
     },
     reload(next) {
       // Read first: a certificate that cannot be read leaves the running state untouched.
-      state.tls = loadServerTls(next.mariadb.tls);
+      const tls = loadServerTls(next.mariadb.tls);
+      const postgresTls = next.postgres === null ? null : loadPostgresTls(next.postgres, log);
+      state.tls = tls;
       const hasBatchingChanged = JSON.stringify(next.mariadb.writeBatch) !== JSON.stringify(state.config.writeBatch);
       state.config = next.mariadb;
       if (hasBatchingChanged) replaceWriteBatching(state, createWriteBatching(next.mariadb, metrics, log));
       cache.reconfigure(next.cache);
       metrics.setMaxCallSites(next.metricsMaxCallSites);
       mysql.setServices(mysqlServices());
-      if (postgres !== null) postgres.reload(next);
+      if (postgres !== null) postgres.reload(next, postgresTls);
       else if (next.postgres !== null) {
         // A listener added by a reload starts now; its address is a restart key only once it runs.
         warnUnusedReplicas(next.postgres, 'postgres', log);
-        postgres = startPostgres(next.postgres, log, metrics, cache);
+        postgres = startPostgres(next.postgres, postgresTls, log, metrics, cache);
       }
     },
   };

@@ -27,8 +27,6 @@ import {
   ProxySection,
   unknownKeyExpected,
   type GroupSectionValues,
-  type MariadbGroupTlsValues,
-  type MariadbTlsValues,
   type ProtocolName,
   type ProtocolSectionValues,
   type ProxySectionValues,
@@ -774,14 +772,13 @@ function deriveProtocol(values: Values, groups: Map<string, Values>): ProtocolCo
 
 const orNull = (path: unknown): string | null => (typeof path === 'string' && path !== '' ? path : null);
 
-/** [postgres] has no TLS keys yet: its values come out as 'disable'. */
 function deriveClientTls(values: Values): ClientTlsConfig {
-  const v = values as Partial<MariadbTlsValues>;
+  const v = values as Partial<ProtocolSectionValues>;
   return { mode: v.tls_mode ?? 'disable', certFile: orNull(v.tls_cert_file), keyFile: orNull(v.tls_key_file), caFile: orNull(v.tls_ca_file) };
 }
 
 function deriveBackendTls(values: Values): BackendTlsConfig {
-  const v = values as Partial<MariadbGroupTlsValues>;
+  const v = values as Partial<GroupSectionValues>;
   return { mode: v.backend_tls ?? 'disable', caFile: orNull(v.backend_tls_ca_file) };
 }
 

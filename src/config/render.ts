@@ -57,13 +57,11 @@ function protocolSections(protocol: 'mariadb' | 'postgres', config: ProtocolConf
     ['writebatch_timeout_ms', String(wb.timeoutMs)],
     ['writebatch_max_concurrent_batches', String(wb.maxConcurrentBatches)],
     ['writebatch_probe_interval_ms', String(wb.probeIntervalMs)],
+    ['tls_mode', config.tls.mode],
+    ['tls_cert_file', config.tls.certFile ?? ''],
+    ['tls_key_file', config.tls.keyFile ?? ''],
+    ['tls_ca_file', config.tls.caFile ?? ''],
   ]);
-  if (protocol === 'mariadb') {
-    keys.set('tls_mode', config.tls.mode);
-    keys.set('tls_cert_file', config.tls.certFile ?? '');
-    keys.set('tls_key_file', config.tls.keyFile ?? '');
-    keys.set('tls_ca_file', config.tls.caFile ?? '');
-  }
   assertCovers(protocol, keysOf(protocolSchema(protocol)), keys);
   const sections: RenderedSection[] = [{ name: protocol, keys }];
   for (const group of config.groups.values()) {
@@ -71,11 +69,9 @@ function protocolSections(protocol: 'mariadb' | 'postgres', config: ProtocolConf
       ['primary', group.primary.text],
       ['replicas', group.replicas.map((r) => r.text).join(',')],
       ['databases', group.databases.join(',')],
+      ['backend_tls', group.tls.mode],
+      ['backend_tls_ca_file', group.tls.caFile ?? ''],
     ]);
-    if (protocol === 'mariadb') {
-      groupKeys.set('backend_tls', group.tls.mode);
-      groupKeys.set('backend_tls_ca_file', group.tls.caFile ?? '');
-    }
     sections.push({ name: `${protocol}.${group.name}`, keys: groupKeys });
   }
   return sections;

@@ -85,7 +85,7 @@ const ProxySection = Type.Object(
   { additionalProperties: false, description: 'Process-wide settings.' },
 );
 
-/** Keys of [mariadb] for TLS towards clients (PostgreSQL's come with its front end: TODO(#11)). */
+/** Keys of [mariadb] and [postgres] for TLS towards clients. */
 const CLIENT_TLS_KEYS = {
   tls_mode: Type.Union([Type.Literal('disable'), Type.Literal('allow'), Type.Literal('require')], {
     default: 'allow',
@@ -106,7 +106,7 @@ const CLIENT_TLS_KEYS = {
   }),
 };
 
-/** Keys of [mariadb.<name>] for TLS towards that group's servers. */
+/** Keys of [mariadb.<name>] and [postgres.<name>] for TLS towards that group's servers. */
 const BACKEND_TLS_KEYS = {
   backend_tls: Type.Union(
     [Type.Literal('disable'), Type.Literal('prefer'), Type.Literal('require'), Type.Literal('verify-ca'), Type.Literal('verify-full')],
@@ -267,15 +267,13 @@ function groupSection<Extra extends Record<string, TSchema>>(protocol: string, e
 }
 
 export const MariadbSection = protocolSection('mariadb', '127.0.0.1:3307', CLIENT_TLS_KEYS);
-export const PostgresSection = protocolSection('postgres', '127.0.0.1:5433', {});
+export const PostgresSection = protocolSection('postgres', '127.0.0.1:5433', CLIENT_TLS_KEYS);
 export const MariadbGroupSection = groupSection('mariadb', BACKEND_TLS_KEYS);
-export const PostgresGroupSection = groupSection('postgres', {});
+export const PostgresGroupSection = groupSection('postgres', BACKEND_TLS_KEYS);
 
 export type ProxySectionValues = Static<typeof ProxySection>;
 export type ProtocolSectionValues = Static<typeof PostgresSection>;
 export type GroupSectionValues = Static<typeof PostgresGroupSection>;
-export type MariadbTlsValues = Static<typeof MariadbSection>;
-export type MariadbGroupTlsValues = Static<typeof MariadbGroupSection>;
 
 export { ProxySection };
 

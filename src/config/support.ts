@@ -5,6 +5,7 @@
  * config problems all the same, checked by start-up, --check-config and SIGHUP
  * alike, so `--check-config` never passes a config that start-up refuses.
  */
+import { loadServerTls, TlsFileError } from '../net/tls.ts';
 import { ConfigError, ConfigProblem } from './errors.ts';
 import { DEFAULTS_ORIGIN } from './load.ts';
 import type { Config, ProtocolConfig } from './types.ts';
@@ -42,7 +43,24 @@ export function unsupportedProblems(config: Config): ConfigProblem[] {
   };
   check('mariadb', config.mariadb);
   check('postgres', config.postgres);
+  problems.push(...tlsFileProblems(file, 'mariadb', config.mariadb), ...tlsFileProblems(file, 'postgres', config.postgres));
   return problems;
+}
+
+/**
+ * The client TLS files are read as start-up and reload read them: a missing
+ * file or a key that does not match its certificate is a config problem
+ * naming the key, not a failed start with a stack trace.
+ */
+function tlsFileProblems(file: string, protocol: string, p: ProtocolConfig | null): ConfigProblem[] {
+  if (p === null) return [];
+  try {
+    loadServerTls(p.tls);
+    return [];
+  } catch (error) {
+    if (!(error instanceof TlsFileError)) throw error;
+    return [new ConfigProblem({ file, section: protocol, key: error.key, value: error.path, expected: `a readable PEM file (${error.reason})` })];
+  }
 }
 
 /** @throws ConfigError when this version cannot serve the config. */

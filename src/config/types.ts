@@ -66,7 +66,6 @@ export interface ProtocolConfig {
   /** Every `[<protocol>.<name>]` group by name; `defaultGroup` is always a key. */
   readonly groups: ReadonlyMap<string, BackendGroupConfig>;
   readonly writeBatch: WriteBatchConfig;
-  /** Always 'disable' for PostgreSQL until its front end has TLS. */
   readonly tls: ClientTlsConfig;
 }
 

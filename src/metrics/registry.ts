@@ -19,6 +19,9 @@ export const PROTOCOL_LABELS = ['mariadb', 'postgres'] as const satisfies readon
 export type BackendErrorKind = 'connect' | 'lost' | 'protocol' | 'timeout';
 export const BACKEND_ERROR_KINDS = ['connect', 'lost', 'protocol', 'timeout'] as const satisfies readonly BackendErrorKind[];
 
+/** Why a client was refused for its TLS; the reason label of tqdbproxy_client_tls_refused_total. */
+export type ClientTlsRefusal = 'plaintext' | 'handshake' | 'unencrypted_data';
+
 export type DelayDirection = 'up' | 'down';
 export const DELAY_DIRECTIONS = ['up', 'down'] as const satisfies readonly DelayDirection[];
 
@@ -132,6 +135,7 @@ export class Metrics {
   private readonly queryLatency: FastHistogramVec;
   private readonly clientConnections: Gauge<'protocol'>;
   private readonly backendErrors: Counter<'protocol' | 'backend' | 'kind'>;
+  private readonly clientTlsRefusals: Counter<'protocol' | 'reason'>;
 
   private readonly writeBatchSize: FastHistogramVec;
   private readonly writeBatchDelay: FastHistogramVec;
@@ -217,6 +221,12 @@ export class Metrics {
       name: 'tqdbproxy_backend_errors_total',
       help: 'Backend connection failures, by backend address and kind (connect, lost, protocol, timeout).',
       labelNames: ['protocol', 'backend', 'kind'],
+      registers,
+    });
+    this.clientTlsRefusals = new Counter({
+      name: 'tqdbproxy_client_tls_refused_total',
+      help: 'Client connections refused over TLS, by reason: plaintext (tls_mode = require), handshake (failed TLS handshake or client certificate), unencrypted_data (bytes sent after the SSLRequest before its answer).',
+      labelNames: ['protocol', 'reason'],
       registers,
     });
 
@@ -396,6 +406,11 @@ export class Metrics {
   }
 
   /** @param backend the backend's configured address text (`host:port`), a closed set by config */
+  /** A client refused for its TLS (rare: no cached child). */
+  clientTlsRefused(protocol: Protocol, reason: ClientTlsRefusal): void {
+    this.clientTlsRefusals.labels(protocol, reason).inc();
+  }
+
   backendError(protocol: Protocol, backend: string, kind: BackendErrorKind): void {
     let children = this.backendChildren.get(backend);
     if (children === undefined) {

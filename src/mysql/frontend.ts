@@ -350,6 +350,7 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
       return;
     }
     if (tls !== null && tls.mode === 'require' && !this.isTls) {
+      this.services.onClientTlsRefused('plaintext');
       throw new ProxyError('TLS_REQUIRED', 'Connections without TLS are refused by this proxy (tls_mode = require); connect with SSL', { fatal: true });
     }
     const s = this.session;
@@ -444,6 +445,7 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
   onClientTlsHandshake(isOk: boolean, error: Error | null): void {
     if (isOk && error === null) return;
     if (isOk && !this.services.tls?.requiresClientCert) return; // no client certificate asked for: its absence is fine
+    this.services.onClientTlsRefused('handshake');
     this.services.log.info('client TLS handshake refused', { client: this.id, error: error?.message ?? 'handshake failed' });
     this.close();
   }

@@ -17,9 +17,23 @@
 //   SANs too). The `handshake` handler's error names the first problem: the
 //   chain's, else ERR_TLS_CERT_ALTNAME_INVALID for a name mismatch.
 import type { Socket, SocketHandler, TLSOptions } from 'bun';
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import type { BackendTlsConfig, ClientTlsConfig, ClientTlsMode } from '../config/types.ts';
+
+/** A configured TLS file that cannot be used: names the key and path, so config checks can report it as such. */
+export class TlsFileError extends Error {
+  constructor(
+    readonly key: 'tls_cert_file' | 'tls_key_file' | 'tls_ca_file' | 'backend_tls_ca_file',
+    readonly path: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${key} ${path}: ${reason}`, options);
+    this.name = 'TlsFileError';
+  }
+}
 
 /** TLS material for accepting clients, read from the configured files. */
 export interface ServerTls {
@@ -27,6 +41,8 @@ export interface ServerTls {
   readonly options: TLSOptions;
   /** tls_ca_file is set: a TLS client without a certificate signed by it is refused. */
   readonly requiresClientCert: boolean;
+  /** The DER of the (first) certificate presented: what a client's tls-server-end-point channel binding hashes. */
+  readonly certificate: Uint8Array;
 }
 
 /**
@@ -39,14 +55,29 @@ export function loadServerTls(config: ClientTlsConfig): ServerTls | null {
   const cert = readPem(config.certFile, 'tls_cert_file');
   const key = readPem(config.keyFile, 'tls_key_file');
   const ca = config.caFile === null ? undefined : readPem(config.caFile, 'tls_ca_file');
+  let certificate: Uint8Array;
   try {
     // Only to check the files now: a bad PEM or a key that does not match would otherwise fail each client's handshake.
     createSecureContext({ cert, key, ca });
+    certificate = new X509Certificate(cert).raw;
   } catch (cause) {
-    throw new Error(`tls_cert_file ${config.certFile} / tls_key_file ${config.keyFile}${ca === undefined ? '' : ` / tls_ca_file ${config.caFile}`}: ${(cause as Error).message}`, { cause });
+    const also = `with tls_key_file ${config.keyFile}${ca === undefined ? '' : ` and tls_ca_file ${config.caFile}`}`;
+    throw new TlsFileError('tls_cert_file', config.certFile, `${(cause as Error).message} (${also})`, { cause });
   }
   const options: TLSOptions = ca === undefined ? { cert, key } : { cert, key, ca, requestCert: true, rejectUnauthorized: true };
-  return { mode: config.mode, options, requiresClientCert: ca !== undefined };
+  return { mode: config.mode, options, requiresClientCert: ca !== undefined, certificate };
+}
+
+/**
+ * `tls` offering one ALPN protocol (RFC 7301). Bun wants the wire form, a
+ * length-prefixed list: a plain string makes every handshake fail with
+ * no_application_protocol (found by a spike). A client offering no ALPN is
+ * still served; one offering only other protocols is refused.
+ */
+export function withAlpn(tls: ServerTls, protocol: string): ServerTls {
+  const name = Buffer.from(protocol, 'latin1');
+  const wire = Buffer.concat([Uint8Array.of(name.length), name]);
+  return { ...tls, options: { ...tls.options, ALPNProtocols: wire } };
 }
 
 /** Client-side options for a backend in `config.mode` (not 'disable'). */
@@ -97,10 +128,10 @@ export function upgradeToTls<Data>(socket: Socket<Data>, options: UpgradeOptions
   return pair[1];
 }
 
-function readPem(path: string, key: string): string {
+function readPem(path: string, key: TlsFileError['key']): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (cause) {
-    throw new Error(`${key} ${path}: ${(cause as Error).message}`, { cause });
+    throw new TlsFileError(key, path, (cause as Error).message, { cause });
   }
 }

@@ -1,14 +1,16 @@
 // The server-facing side of one client's connection: a Bun socket to PostgreSQL
 // plus the queue of responses it still owes, one per sync point (ReadyForQuery).
-import type { Socket, SocketHandler } from 'bun';
-import type { Address } from '../config/types.ts';
+import type { Socket, SocketHandler, TLSOptions } from 'bun';
+import type { Address, BackendTlsConfig } from '../config/types.ts';
 import { ProxyError } from '../core/errors.ts';
 import { connectTo } from '../net/connect-failure.ts';
 import { OutQueue } from '../net/out-queue.ts';
 import { pauseReading, resumeReading } from '../net/socket.ts';
 import { BatchStatements } from './batch-sql.ts';
+import { backendTlsFailure, backendTlsOptions, upgradeToTls } from '../net/tls.ts';
 import { Backend } from './wire/constants.ts';
 import { MessageScanner } from './wire/framing.ts';
+import { SSL_REQUEST } from './wire/messages.ts';
 
 /**
  * Receives one response: everything the server sends up to and including the
@@ -41,6 +43,8 @@ const WANTED = [Backend.Authentication, Backend.BackendKeyData, Backend.ErrorRes
 
 const handlers: SocketHandler<PgBackendConnection> = {
   data(socket, chunk) {
+    // After upgradeTLS the raw socket still sees the ciphertext; the TLS socket delivers the plaintext.
+    if (socket.data.isTls) return;
     socket.data.onData(chunk);
   },
   drain(socket) {
@@ -53,6 +57,28 @@ const handlers: SocketHandler<PgBackendConnection> = {
     socket.data.onClose(error);
   },
   connectError(socket, error) {
+    socket.data.onClose(error);
+  },
+  end(socket) {
+    socket.end();
+  },
+};
+
+/** Handlers of the TLS socket that replaces the plaintext one after startTls. */
+const tlsHandlers: SocketHandler<PgBackendConnection> = {
+  data(socket, chunk) {
+    socket.data.onData(chunk);
+  },
+  drain(socket) {
+    socket.data.out?.drain();
+  },
+  handshake(socket, isOk, error) {
+    socket.data.onTlsHandshake(socket, isOk, error);
+  },
+  close(socket, error) {
+    socket.data.onClose(error ?? null);
+  },
+  error(socket, error) {
     socket.data.onClose(error);
   },
   end(socket) {
@@ -74,6 +100,13 @@ export class PgBackendConnection {
   private pausedBy = 0;
   /** The proxy's named statements for batched templates in this server session. */
   readonly batchStatements = new BatchStatements();
+  /** True once the socket was upgraded to TLS; the raw socket's data is ciphertext from then on. */
+  isTls = false;
+  /** The server's certificate (DER) once the link is TLS: channel binding can cross the proxy only if it is the proxy's own. */
+  peerCertificate: Uint8Array | null = null;
+  /** Set from the SSLRequest until the server's one-byte answer. */
+  private sslAnswer: { resolve: (answer: number) => void } | null = null;
+  private tlsWait: { config: BackendTlsConfig; resolve: () => void } | null = null;
 
   constructor(address: Address, owner: BackendOwner) {
     this.address = address;
@@ -110,6 +143,77 @@ export class PgBackendConnection {
     this.out = new OutQueue(socket as Socket<unknown>, (isFull) => this.owner.onBackendBackpressure(isFull));
   }
 
+  /**
+   * Asks the server for TLS as libpq's sslmode does: an SSLRequest, then the
+   * handshake on 'S'. Resolves true once the session is up and verified, false
+   * when `prefer` met a server answering 'N'. Rejects (and closes) with
+   * BACKEND_UNAVAILABLE when the mode cannot be met; `config.mode` is not 'disable'.
+   */
+  async startTls(config: BackendTlsConfig): Promise<boolean> {
+    const a = this.address;
+    let options: TLSOptions;
+    try {
+      options = backendTlsOptions(config, a.kind === 'tcp' ? a.host : 'localhost');
+    } catch (cause) {
+      throw this.refuseTls(`cannot set up TLS to backend ${a.text}: ${(cause as Error).message}`);
+    }
+    if (this.out === null || this.socket === null) throw new ProxyError('BACKEND_UNAVAILABLE', `connection to backend ${a.text} closed`, { fatal: true });
+    const answered = new Promise<number>((resolve) => {
+      this.sslAnswer = { resolve };
+    });
+    this.out.write(SSL_REQUEST);
+    const answer = await answered;
+    if (this.isClosed) throw new ProxyError('BACKEND_UNAVAILABLE', `connection to backend ${a.text} closed during the SSLRequest`, { fatal: true });
+    if (answer === 0x4e) {
+      if (config.mode === 'prefer') return false;
+      throw this.refuseTls(`backend ${a.text} does not accept TLS (it answered the SSLRequest with N; backend_tls = ${config.mode})`);
+    }
+    if (answer !== 0x53) throw this.refuseTls(`backend ${a.text} refused the SSLRequest (answer byte 0x${answer.toString(16)})`);
+    const handshaken = new Promise<void>((resolve) => {
+      this.tlsWait = { config, resolve };
+    });
+    this.isTls = true; // before the upgrade: the raw socket's handler must already ignore ciphertext
+    const tls = upgradeToTls(this.socket, { isServer: false, tls: options, handlers: tlsHandlers, data: this });
+    // The TLS socket does not inherit TCP_NODELAY: without it, small messages wait for delayed ACKs.
+    if (a.kind === 'tcp') tls.setNoDelay(true);
+    this.socket = tls;
+    this.out = new OutQueue(tls as Socket<unknown>, (isFull) => this.owner.onBackendBackpressure(isFull));
+    await handshaken;
+    if (this.isClosed) throw new ProxyError('BACKEND_UNAVAILABLE', `connection to backend ${a.text} closed during the TLS handshake`, { fatal: true });
+    return true;
+  }
+
+  onTlsHandshake(socket: Socket<PgBackendConnection>, isOk: boolean, error: Error | null): void {
+    const wait = this.tlsWait;
+    if (wait === null) return;
+    this.tlsWait = null;
+    const failure = backendTlsFailure(wait.config, socket as Socket<unknown>, isOk, error);
+    if (failure !== null) this.refuseTls(`TLS to backend ${this.address.text} failed: ${failure}`);
+    else this.peerCertificate = socket.getPeerX509Certificate()?.raw ?? null;
+    wait.resolve();
+  }
+
+  /** Closes the connection for a TLS failure (pending waits then see it closed) and returns the error to throw. */
+  private refuseTls(message: string): ProxyError {
+    const error = new ProxyError('BACKEND_UNAVAILABLE', message, { fatal: true });
+    this.close(error);
+    return error;
+  }
+
+  /**
+   * The server's answer to the SSLRequest is one byte. Anything after it came
+   * before the TLS handshake, so nothing vouches for it (the CVE-2021-23222
+   * class): refused, as libpq does.
+   */
+  private onSslAnswer(chunk: Uint8Array): void {
+    const wait = this.sslAnswer!;
+    this.sslAnswer = null;
+    if (chunk.length > 1 && (chunk[0] === 0x53 || chunk[0] === 0x4e)) {
+      this.refuseTls(`backend ${this.address.text} sent unencrypted data after its SSL answer`);
+    }
+    wait.resolve(chunk[0]!);
+  }
+
   /** Registers the response that ends at the next ReadyForQuery not yet claimed. */
   expect(sink: ResponseSink): void {
     this.sinks.push(sink);
@@ -129,6 +233,10 @@ export class PgBackendConnection {
   }
 
   onData(chunk: Uint8Array): void {
+    if (this.sslAnswer !== null) {
+      this.onSslAnswer(chunk);
+      return;
+    }
     const scanner = this.scanner;
     let pos = 0;
     let runStart = 0;
@@ -183,6 +291,11 @@ export class PgBackendConnection {
 
   private fail(error: ProxyError, isUnexpected: boolean): void {
     this.isClosed = true;
+    // A TLS negotiation in progress learns of the close from isClosed.
+    this.sslAnswer?.resolve(0);
+    this.sslAnswer = null;
+    this.tlsWait?.resolve();
+    this.tlsWait = null;
     this.out?.close();
     const socket = this.socket;
     this.socket = null;

@@ -1,7 +1,7 @@
 // The client-facing side of one PostgreSQL connection: startup and auth relay,
 // message dispatch, response relay and session tracking.
 // https://www.postgresql.org/docs/current/protocol-flow.html
-import type { Socket } from 'bun';
+import type { Socket, SocketHandler, TLSOptions } from 'bun';
 import { STATUS_COLUMNS, isStatusCommand } from '../admin/status.ts';
 import { ProxyError, isProxyError } from '../core/errors.ts';
 import { SessionEngine, SessionState, type CacheCapture, type Plan, type Target } from '../core/session/index.ts';
@@ -10,6 +10,7 @@ import { OutQueue } from '../net/out-queue.ts';
 import type { AdmissionTicket } from '../net/admission.ts';
 import { Deadline } from '../net/deadline.ts';
 import { pauseReading, resumeReading } from '../net/socket.ts';
+import { upgradeToTls } from '../net/tls.ts';
 import { PgBackendConnection, type BackendOwner, type ResponseSink } from './backend.ts';
 import { EMPTY_BIND_TAIL, NO_PARAM_TYPES } from './batch-sql.ts';
 import type { PgBatchClient, PgWrite } from './write-batcher.ts';
@@ -18,6 +19,7 @@ import type { PgServices } from './services.ts';
 import { AuthCode, Backend, Frontend, TxStatus } from './wire/constants.ts';
 import { MessageFramer, type Frame } from './wire/framing.ts';
 import {
+  ACCEPT_ENCRYPTION,
   REFUSE_ENCRYPTION,
   readAuthenticationCode,
   readBackendKeyData,
@@ -37,6 +39,7 @@ import {
   type ErrorResponse,
 } from './wire/messages.ts';
 import { MessageWriter } from './wire/writer.ts';
+import { ChannelBindingFilter, readSaslInitialResponse } from './wire/sasl.ts';
 
 export type FrontendPhase = 'startup' | 'connecting' | 'auth' | 'ready' | 'closing' | 'closed';
 
@@ -145,9 +148,18 @@ class DiscardSegment implements ResponseSink {
   }
 }
 
-/** The startup response: authentication exchange, ParameterStatus, BackendKeyData, ReadyForQuery. */
+/**
+ * The startup response: authentication exchange, ParameterStatus, BackendKeyData, ReadyForQuery.
+ * With `filter`, the server's SASL offer reaches the client without its
+ * channel-binding mechanisms (see ChannelBindingFilter).
+ */
 class StartupSegment implements ResponseSink {
-  constructor(private readonly client: PgClientConnection) {}
+  private readonly relay = (buf: Uint8Array, start: number, end: number): void => this.client.relayToClient(buf, start, end);
+
+  constructor(
+    private readonly client: PgClientConnection,
+    private readonly filter: ChannelBindingFilter | null,
+  ) {}
 
   onMessage(type: number, body: Uint8Array | null): void {
     if (type === Backend.Authentication) this.client.onAuthentication(readAuthenticationCode(body!));
@@ -157,7 +169,8 @@ class StartupSegment implements ResponseSink {
   }
 
   onBytes(buf: Uint8Array, start: number, end: number): void {
-    this.client.relayToClient(buf, start, end);
+    if (this.filter === null) this.client.relayToClient(buf, start, end);
+    else this.filter.push(buf, start, end, this.relay);
   }
 
   onEnd(txStatus: number): void {
@@ -174,9 +187,21 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
   phase: FrontendPhase = 'startup';
   readonly session: SessionState;
   readonly engine: SessionEngine;
-  private readonly socket: Socket<PgClientConnection>;
-  private readonly out: OutQueue;
+  /** Replaced by the TLS socket when the client's SSLRequest is accepted. */
+  private socket: Socket<PgClientConnection>;
+  /** Replaced (empty) when the socket is upgraded to TLS. */
+  private out: OutQueue;
   private readonly framer: MessageFramer;
+  /** True once the client's socket was upgraded to TLS; the raw socket's data is ciphertext from then on. */
+  isTls = false;
+  /** TLS began without an SSLRequest (direct TLS): ALPN "postgresql" is then required. */
+  private isDirectTls = false;
+  /** Direct TLS must start with the connection's first byte. */
+  private hasSeenData = false;
+  /** Accepted on a unix socket (Bun gives those no remote address): libpq never asks for TLS there. */
+  private readonly isUnixSocket: boolean;
+  /** Set while the startup response is relayed without channel binding: its hasHidden says the client's SASLInitialResponse is checked. */
+  private channelBindingFilter: ChannelBindingFilter | null = null;
   private readonly services: PgServices;
   private readonly writer = new MessageWriter();
   private backend: PgBackendConnection | null = null;
@@ -238,7 +263,12 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
     this.engine = new SessionEngine(services.engine);
     this.primary = { kind: 'primary', group: this.session.group };
     this.framer = new MessageFramer(services.config.maxPacketSize);
-    this.out = new OutQueue(socket as Socket<unknown>, (isFull) => {
+    this.out = this.outQueueFor(socket);
+    this.isUnixSocket = (socket as { remoteAddress?: string }).remoteAddress === undefined;
+  }
+
+  private outQueueFor(socket: Socket<PgClientConnection>): OutQueue {
+    return new OutQueue(socket as Socket<unknown>, (isFull) => {
       if (isFull) this.backend?.pause();
       else this.backend?.resume();
     });
@@ -360,9 +390,27 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
   private onStartupMessage(frame: Frame): void {
     const startup = readStartup(frame.body);
     switch (startup.kind) {
-      case 'ssl':
+      case 'ssl': {
+        const tls = this.services.tls;
+        if (this.isTls) throw new ProxyError('PROTOCOL_VIOLATION', 'SSLRequest received inside TLS', { fatal: true });
+        if (tls === null) {
+          // No certificate: 'N' tells the client to go on in plain text (or give up, per its sslmode).
+          this.out.write(REFUSE_ENCRYPTION);
+          this.framer.expectStartup();
+          return;
+        }
+        if (this.framer.buffered > 0) {
+          // The client must wait for 'S' before its ClientHello. Bytes already here came before any TLS, so nothing
+          // vouches for them: they could be a man in the middle's (CVE-2021-23214). PostgreSQL's own refusal.
+          this.services.onClientTlsRefused('unencrypted_data');
+          throw new ProxyError('PROTOCOL_VIOLATION', 'received unencrypted data after SSL request', { fatal: true });
+        }
+        this.out.write(ACCEPT_ENCRYPTION);
+        this.startClientTls(tls.options);
+        return;
+      }
       case 'gssenc':
-        // No TLS or GSS encryption in the proxy yet: 'N' tells the client to go on in plain text (or give up, per sslmode).
+        // No GSSAPI encryption in the proxy: 'N' tells the client to go on (with TLS, or in plain text).
         this.out.write(REFUSE_ENCRYPTION);
         this.framer.expectStartup();
         return;
@@ -371,6 +419,13 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
         this.close();
         return;
       case 'startup': {
+        const tls = this.services.tls;
+        // A unix socket is exempt, as PostgreSQL's hostssl lines never match a "local" connection.
+        if (tls !== null && tls.mode === 'require' && !this.isTls && !this.isUnixSocket) {
+          this.services.onClientTlsRefused('plaintext');
+          // As a hostssl-only pg_hba.conf answers a plaintext login: 28000.
+          throw new ProxyError('TLS_REQUIRED', 'connection without TLS refused by tqdbproxy (tls_mode = require): connect with sslmode=require or stricter', { fatal: true });
+        }
         const user = startup.parameters.get('user') ?? '';
         this.session.user = user;
         this.session.database = startup.parameters.get('database') ?? user;
@@ -394,15 +449,20 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
       this.sendError(errorResponseFor('BACKEND_UNAVAILABLE', message));
       this.close();
     });
+    const tls = group.tls;
     backend
       .connect()
+      // Inside backend_connect_timeout_ms: the SSLRequest and the handshake are part of reaching the server.
+      .then(() => (tls.mode === 'disable' || !this.isOpen ? false : backend.startTls(tls)))
       .then(() => {
         if (!this.isOpen) {
           backend.close();
           return;
         }
         this.deadline.arm(this.services.config.handshakeTimeoutMs, () => this.onHandshakeTimeout());
-        backend.expect(new StartupSegment(this));
+        // Only a server on TLS offers -PLUS: a plaintext server link relays its offer untouched.
+        this.channelBindingFilter = backend.isTls && !this.canChannelBindingCross(backend) ? new ChannelBindingFilter() : null;
+        backend.expect(new StartupSegment(this, this.channelBindingFilter));
         backend.write(startupMessage);
         this.enter('auth');
         this.pump();
@@ -417,9 +477,21 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
       });
   }
 
+  /**
+   * A client binding to the proxy's certificate (tls-server-end-point) could
+   * only match the server's hash if both links present the same certificate:
+   * then SCRAM-SHA-256-PLUS is relayed and binds end to end.
+   */
+  private canChannelBindingCross(backend: PgBackendConnection): boolean {
+    const own = this.services.tls?.certificate;
+    const peer = backend.peerCertificate;
+    return this.isTls && own !== undefined && peer !== null && Buffer.from(own).equals(peer);
+  }
+
   /** During authentication the client only answers the server's challenges ('p') or gives up ('X'). */
   private onAuthMessage(frame: Frame): void {
     if (frame.type === Frontend.Password) {
+      if (this.channelBindingFilter?.hasHidden === true) this.checkSaslInitialResponse(frame);
       this.backend!.write(frame.raw);
       return;
     }
@@ -428,6 +500,77 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
       return;
     }
     throw new ProxyError('PROTOCOL_VIOLATION', `expected password response, got message type ${frame.type}`, { fatal: true });
+  }
+
+  /**
+   * The first 'p' after a SASL offer whose -PLUS the proxy hid. A client on
+   * TLS that could bind says so ('y': "I can, the server cannot"); a server on
+   * TLS takes that for a downgrade attack and refuses with a message about
+   * itself. libpq sends 'y' for channel_binding=prefer (its default): say
+   * what to change instead.
+   */
+  private checkSaslInitialResponse(frame: Frame): void {
+    this.channelBindingFilter!.hasHidden = false; // only the first 'p' after the offer is a SASLInitialResponse
+    const initial = readSaslInitialResponse(frame.body);
+    if (initial === null || initial.gs2Flag !== 'y') return;
+    throw new ProxyError(
+      'PROTOCOL_VIOLATION',
+      'SCRAM channel binding cannot cross tqdbproxy: it ends the client\'s TLS, so the client would bind to the proxy\'s certificate and the server to its own. ' +
+        "Connect with channel_binding=disable, or give [postgres] tls_cert_file and tls_key_file the server's own certificate and key (channel binding then works end to end)",
+      { fatal: true },
+    );
+  }
+
+  /**
+   * The client's SSLRequest was accepted ('S' sent): upgrade its socket in
+   * place. The client waits for 'S' before its ClientHello, so nothing is
+   * buffered here (that was refused above) and no initial data is handed over.
+   */
+  private startClientTls(options: TLSOptions): void {
+    this.isTls = true; // before the upgrade: the raw socket's handler must already ignore ciphertext
+    const tls = upgradeToTls(this.socket, { isServer: true, tls: options, handlers: CLIENT_TLS_HANDLERS, data: this });
+    tls.setNoDelay(true); // the TLS socket does not inherit it: without it, replies wait for delayed ACKs
+    this.socket = tls;
+    this.out = this.outQueueFor(tls);
+    this.framer.expectStartup();
+  }
+
+  /**
+   * PostgreSQL 17's direct TLS (libpq sslnegotiation=direct): the client
+   * opens with a ClientHello instead of an SSLRequest. A startup-phase message
+   * cannot begin with 0x16 (its length would be over 369 MB), so the first
+   * byte tells them apart. True when the socket was upgraded; `chunk` is then
+   * the first of the TLS stream.
+   */
+  startDirectTls(chunk: Uint8Array): boolean {
+    const tls = this.services.tls;
+    const isFirst = !this.hasSeenData;
+    this.hasSeenData = true;
+    if (tls === null || !isFirst || chunk[0] !== TLS_HANDSHAKE_RECORD) return false;
+    this.isDirectTls = true;
+    this.isTls = true; // before the upgrade: the raw socket's handler must already ignore ciphertext
+    const initialData = Uint8Array.from(chunk); // owned: the chunk is borrowed, the TLS layer reads it later
+    const socket = upgradeToTls(this.socket, { isServer: true, tls: tls.options, handlers: CLIENT_TLS_HANDLERS, data: this, initialData });
+    socket.setNoDelay(true);
+    this.socket = socket;
+    this.out = this.outQueueFor(socket);
+    return true;
+  }
+
+  /** The client's TLS handshake finished; a client certificate was checked by Bun when tls_ca_file is set. */
+  onClientTlsHandshake(isOk: boolean, error: Error | null, alpn: string | false | null): void {
+    if (this.isDirectTls && isOk && alpn !== 'postgresql') {
+      // As PostgreSQL 17: without ALPN a direct TLS client could be speaking another protocol to us.
+      this.services.onClientTlsRefused('handshake');
+      this.services.log.info('client TLS handshake refused', { client: this.id, error: 'direct TLS connection without ALPN "postgresql"' });
+      this.close();
+      return;
+    }
+    if (isOk && error === null) return;
+    if (isOk && !this.services.tls?.requiresClientCert) return; // no client certificate asked for: its absence is fine
+    this.services.onClientTlsRefused('handshake');
+    this.services.log.info('client TLS handshake refused', { client: this.id, error: error?.message ?? 'handshake failed' });
+    this.close();
   }
 
   // ---- messages after startup ----------------------------------------------
@@ -1009,7 +1152,7 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
     if (this.cancelKey !== null) this.services.cancelKeys.unregister(this.cancelKey.processId, this.cancelKey.secretKey, this);
     this.cancelKey = key;
     // The client gets the backend's own key (relayed as is); the proxy maps it to that backend's address.
-    this.services.cancelKeys.register(key.processId, key.secretKey, this.backend!.address, this);
+    this.services.cancelKeys.register(key.processId, key.secretKey, this.backend!.address, this.services.config.groups.get(this.session.group)!.tls, this);
   }
 
   onParameterStatus(body: Uint8Array): void {
@@ -1023,6 +1166,7 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
 
   onStartupEnd(txStatus: number): void {
     this.deadline.clear();
+    this.channelBindingFilter = null;
     this.ticket.authenticated();
     this.applyTxStatus(txStatus);
     this.enter('ready');
@@ -1121,6 +1265,31 @@ interface ExtendedGroup {
   statusStatement: Statement | null;
 }
 
+
+/** The first byte of a TLS record carrying a handshake message (a ClientHello here). */
+const TLS_HANDSHAKE_RECORD = 0x16;
+
+/** Handlers of a client socket after its TLS upgrade; the raw socket's handlers (server.ts) then ignore data. */
+const CLIENT_TLS_HANDLERS: SocketHandler<PgClientConnection> = {
+  data(socket, chunk) {
+    socket.data.onClientData(chunk);
+  },
+  drain(socket) {
+    socket.data.onClientDrain();
+  },
+  handshake(socket, isOk, error) {
+    socket.data.onClientTlsHandshake(isOk, error, socket.alpnProtocol);
+  },
+  close(socket) {
+    socket.data.close();
+  },
+  error(socket) {
+    socket.data.close();
+  },
+  end(socket) {
+    socket.data.close();
+  },
+};
 
 /** Sync, built once. */
 const SYNC: Uint8Array = Uint8Array.of(Frontend.Sync, 0, 0, 0, 4);

@@ -12,10 +12,12 @@ import { createBatchManager } from '../write-batching.ts';
 import { protocolServices, replaceWriteBatching, type ProtocolDeps, type ProtocolState } from '../protocol-services.ts';
 import { drainThenClose } from '../shutdown.ts';
 import type { PgServices } from './services.ts';
+import { loadServerTls, withAlpn, type ServerTls } from '../net/tls.ts';
 
 export interface RunningPostgres {
   stop(timeoutMs: number): Promise<void>;
-  reload(config: Config): void;
+  /** `tls`: the new [postgres] TLS material, read by the caller before anything was swapped. */
+  reload(config: Config, tls: ServerTls | null): void;
 }
 
 /** One write batcher per config generation. */
@@ -28,13 +30,28 @@ function pgServices(state: ProtocolState<PgWrite>, deps: ProtocolDeps<PgClientCo
   return protocolServices('postgres', state, deps, { cancelKeys });
 }
 
-/** Starts the `[postgres]` listener. */
-export function startPostgres(config: ProtocolConfig, log: Logger, metrics: Metrics, cache: QueryCache): RunningPostgres {
+/** Reads the [postgres] TLS files (throws naming the file when one cannot be used) and says what the links will be. */
+export function loadPostgresTls(config: ProtocolConfig, log: Logger): ServerTls | null {
+  const loaded = loadServerTls(config.tls);
+  // "postgresql", as PostgreSQL 17 offers it: required for direct TLS (sslnegotiation=direct).
+  const tls = loaded === null ? null : withAlpn(loaded, 'postgresql');
+  if (tls !== null) {
+    log.info('TLS offered to clients', { protocol: 'postgres', mode: tls.mode, client_certificates: tls.requiresClientCert });
+    for (const group of config.groups.values()) {
+      if (group.tls.mode === 'disable') {
+        log.warn('clients may use TLS but the link to this group is plaintext (backend_tls = disable): logins and data cross it unencrypted', { group: `postgres.${group.name}` });
+      }
+    }
+  }
+  return tls;
+}
+
+/** Starts the `[postgres]` listener; `tls` from loadPostgresTls. */
+export function startPostgres(config: ProtocolConfig, tls: ServerTls | null, log: Logger, metrics: Metrics, cache: QueryCache): RunningPostgres {
   const clients = new Set<PgClientConnection>();
   const deps: ProtocolDeps<PgClientConnection> = { log, metrics, cache, clients };
   const cancelKeys = new CancelKeys(log.child({ protocol: 'postgres' }));
-  // No TLS towards PostgreSQL clients yet: an SSLRequest is answered 'N'.
-  const state: ProtocolState<PgWrite> = { config, tls: null, isShuttingDown: false, writes: createWriteBatching(config, metrics, log), retired: [] };
+  const state: ProtocolState<PgWrite> = { config, tls, isShuttingDown: false, writes: createWriteBatching(config, metrics, log), retired: [] };
   const server = new PgServer(pgServices(state, deps, cancelKeys));
   const address = server.listen(config.listen, config.socket);
   log.info('listening', { protocol: 'postgres', address });
@@ -47,13 +64,14 @@ export function startPostgres(config: ProtocolConfig, log: Logger, metrics: Metr
       await drainThenClose([state.writes, ...state.retired], clients, timeoutMs, (client) => client.shutdown());
       log.info('stopped', { protocol: 'postgres' });
     },
-    reload(next) {
+    reload(next, tls) {
       if (next.postgres === null) {
         log.warn('reload: [postgres] was removed; the listener keeps running until restart');
         return;
       }
       const hasBatchingChanged = JSON.stringify(next.postgres.writeBatch) !== JSON.stringify(state.config.writeBatch);
       state.config = next.postgres;
+      state.tls = tls;
       if (hasBatchingChanged) replaceWriteBatching(state, createWriteBatching(next.postgres, metrics, log));
       server.setServices(pgServices(state, deps, cancelKeys));
     },

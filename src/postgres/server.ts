@@ -26,7 +26,11 @@ function handlersFor(getServices: () => PgServices, admission: ListenerAdmission
       client.start();
     },
     data(socket, chunk) {
-      socket.data.onClientData(chunk);
+      // After a TLS upgrade this raw socket still sees the ciphertext; the TLS socket delivers the plaintext.
+      const client = socket.data;
+      if (client.isTls) return;
+      if (client.phase === 'startup' && client.startDirectTls(chunk)) return;
+      client.onClientData(chunk);
     },
     drain(socket) {
       socket.data.onClientDrain();

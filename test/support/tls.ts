@@ -24,6 +24,9 @@ export interface Certificates {
   /** Signed by the CA for another host only (DNS:db.example.invalid): passes verify-ca, fails verify-full. */
   readonly wrongNameCertFile: string;
   readonly wrongNameKeyFile: string;
+  /** A second certificate for localhost and 127.0.0.1, signed by the CA: a proxy that does not share the server's certificate. */
+  readonly otherServerCertFile: string;
+  readonly otherServerKeyFile: string;
   remove(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -58,6 +61,7 @@ export async function makeCertificates(): Promise<Certificates> {
     const server = await makeSigned(dir, 'server', ca, '/CN=localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1');
     const client = await makeSigned(dir, 'client', ca, '/CN=tqdb test client', 'extendedKeyUsage=clientAuth');
     const wrongName = await makeSigned(dir, 'wrong-name', ca, '/CN=db.example.invalid', 'subjectAltName=DNS:db.example.invalid');
+    const otherServer = await makeSigned(dir, 'other-server', ca, '/CN=localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1');
     const remove = () => removeDir(dir);
     return {
       dir,
@@ -69,6 +73,8 @@ export async function makeCertificates(): Promise<Certificates> {
       otherCaFile: other.cert,
       wrongNameCertFile: wrongName.cert,
       wrongNameKeyFile: wrongName.key,
+      otherServerCertFile: otherServer.cert,
+      otherServerKeyFile: otherServer.key,
       remove,
       [Symbol.asyncDispose]: remove,
     };

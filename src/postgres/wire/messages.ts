@@ -162,6 +162,12 @@ export const READY_FOR_QUERY_IDLE: Uint8Array = Uint8Array.from(writeReadyForQue
 /** The single-byte 'N' that refuses SSLRequest and GSSENCRequest. */
 export const REFUSE_ENCRYPTION: Uint8Array = Uint8Array.of(0x4e);
 
+/** The single-byte 'S' that accepts an SSLRequest: the TLS handshake follows on the same socket. */
+export const ACCEPT_ENCRYPTION: Uint8Array = Uint8Array.of(0x53);
+
+/** SSLRequest (length 8, code 80877103), built once: the proxy sends it to servers as libpq does. */
+export const SSL_REQUEST: Uint8Array = Uint8Array.of(0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f);
+
 /**
  * A text result set the proxy answers itself (SHOW TQDB STATUS): RowDescription
  * with text columns, DataRows, CommandComplete `SHOW` — PostgreSQL's own tag

@@ -165,7 +165,8 @@ describe('TLS towards clients and backends (MariaDB)', () => {
     expect(result.stdout.trim()).toBe('tls_edu@%');
   });
 
-  it('refuses a plaintext login under tls_mode = require, with a clear error', async () => {
+  it('refuses a plaintext login under tls_mode = require, with a clear error, and counts it', async () => {
+    const before = await strict.metricValue('tqdbproxy_client_tls_refused_total', { protocol: 'mariadb', reason: 'plaintext' });
     let error: { errno?: number; message?: string } = {};
     try {
       await mysqlConnect(strict.port);
@@ -174,6 +175,7 @@ describe('TLS towards clients and backends (MariaDB)', () => {
     }
     expect(error.errno).toBe(1045);
     expect(error.message).toContain('tls_mode = require');
+    expect(await strict.metricValue('tqdbproxy_client_tls_refused_total', { protocol: 'mariadb', reason: 'plaintext' })).toBe(before + 1);
   });
 
   it('accepts a client certificate signed by tls_ca_file', async () => {
@@ -251,7 +253,7 @@ describe('TLS towards clients and backends (MariaDB)', () => {
   it('keeps serving its last good certificate when a reload finds a broken one', async () => {
     writeFileSync(reloadCert, '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n');
     clientOnly.signal('SIGHUP');
-    await clientOnly.waitForStderr('proxy reload failed');
+    await clientOnly.waitForStderr('config reload rejected');
     const conn = await mysqlConnect(clientOnly.port, {
       ssl: { ca: await Bun.file(certs.otherCaFile).text(), checkServerIdentity: () => undefined } as { ca: string },
     });

@@ -69,6 +69,20 @@ describe('environment overrides', () => {
     expect(config.postgres?.groups.get('main')?.primary.text).toBe('127.0.0.1:5432');
   });
 
+  it('TQDBPROXY_POSTGRES_TLS_* and TQDBPROXY_POSTGRES_MAIN_BACKEND_TLS set PostgreSQL TLS', () => {
+    const config = load(null, {
+      env: {
+        TQDBPROXY_POSTGRES_TLS_MODE: 'require',
+        TQDBPROXY_POSTGRES_TLS_CERT_FILE: '/etc/tqdb/cert.pem',
+        TQDBPROXY_POSTGRES_TLS_KEY_FILE: '/etc/tqdb/key.pem',
+        TQDBPROXY_POSTGRES_MAIN_BACKEND_TLS: 'verify-full',
+        TQDBPROXY_POSTGRES_MAIN_BACKEND_TLS_CA_FILE: '/etc/tqdb/ca.pem',
+      },
+    });
+    expect(config.postgres?.tls).toEqual({ mode: 'require', certFile: '/etc/tqdb/cert.pem', keyFile: '/etc/tqdb/key.pem', caFile: null });
+    expect(config.postgres?.groups.get('main')?.tls).toEqual({ mode: 'verify-full', caFile: '/etc/tqdb/ca.pem' });
+  });
+
   it('ignores other variables and unset ones', () => {
     const config = load(null, { env: { PATH: '/bin', TQDB_BIN: 'x', TQDBPROXY_MARIADB_LISTEN: undefined } });
     expect(config.mariadb.listen.text).toBe('127.0.0.1:3307');

@@ -53,6 +53,26 @@ const refusals: { name: string; content: () => string | Uint8Array; says: RegExp
   { name: 'an unclosed [mariadb header', content: () => `[mariadb\nlisten = 127.0.0.1:0\n`, says: /expected a section header closed by "\]"/ },
   { name: 'a binary file', content: () => Uint8Array.from([0x1b, 0x5b, 0x32, 0x4a, 0x00, 0x9b, 0x41, 0x0a, 0x7f, 0x3d, 0x1b]), says: /expected a text file/ },
   { name: 'a file over 1 MiB', content: () => `; ${'x'.repeat(1024 * 1024)}\n${BASE}`, says: /expected a config file of at most 1048576 bytes/ },
+  {
+    name: 'a [postgres] TLS certificate without its key',
+    content: () => `${BASE}[postgres]\nlisten = 127.0.0.1:0\ntls_cert_file = /etc/tqdb/cert.pem\n`,
+    says: /\[postgres\] tls_key_file = "": expected the key file of tls_cert_file \(both or neither\)/,
+  },
+  {
+    name: '[postgres] tls_mode = require without a certificate',
+    content: () => `${BASE}[postgres]\nlisten = 127.0.0.1:0\ntls_mode = require\n`,
+    says: /\[postgres\] tls_mode = "require": expected allow or disable when tls_cert_file and tls_key_file are empty/,
+  },
+  {
+    name: 'a [postgres] tls_cert_file that cannot be read',
+    content: () => `${BASE}[postgres]\nlisten = 127.0.0.1:0\ntls_cert_file = /nonexistent/cert.pem\ntls_key_file = /nonexistent/key.pem\n`,
+    says: /\[postgres\] tls_cert_file = "\/nonexistent\/cert\.pem": expected a readable PEM file \(ENOENT/,
+  },
+  {
+    name: 'a [mariadb] tls_cert_file that is not a certificate',
+    content: () => `${BASE}tls_cert_file = /etc/hostname\ntls_key_file = /etc/hostname\n`,
+    says: /\[mariadb\] tls_cert_file = "\/etc\/hostname": expected a readable PEM file \(/,
+  },
   { name: '/dev/urandom', content: () => '', path: '/dev/urandom', says: /\/dev\/urandom: expected a regular config file/ },
 ];
 

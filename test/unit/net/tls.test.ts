@@ -3,7 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import type { TCPSocketListener } from 'bun';
 import type { BackendTlsMode } from '../../../src/config/types.ts';
-import { backendTlsFailure, backendTlsOptions } from '../../../src/net/tls.ts';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { backendTlsFailure, backendTlsOptions, loadServerTls, TlsFileError, withAlpn } from '../../../src/net/tls.ts';
 import { makeCertificates, type Certificates } from '../../support/tls.ts';
 
 let certs: Certificates;
@@ -81,3 +83,37 @@ describe('backend TLS verification modes', () => {
     expect(await verdict(port, 'verify-full', certs.otherCaFile)).not.toBeNull();
   });
 });
+
+describe('server TLS material', () => {
+  const config = () => ({ mode: 'allow' as const, certFile: certs.certFile, keyFile: certs.keyFile, caFile: null });
+
+  it('carries the DER of the presented certificate (what tls-server-end-point hashes)', () => {
+    const tls = loadServerTls(config())!;
+    expect(Buffer.from(tls.certificate).equals(new X509Certificate(readFileSync(certs.certFile)).raw)).toBe(true);
+  });
+
+  it('offers ALPN in the length-prefixed wire form Bun needs, without changing the rest', () => {
+    const tls = loadServerTls(config())!;
+    const alpn = withAlpn(tls, 'postgresql');
+    expect(Buffer.from(alpn.options.ALPNProtocols as Uint8Array)).toEqual(Buffer.from('\x0apostgresql', 'latin1'));
+    expect(alpn.options.cert).toBe(tls.options.cert);
+    expect(tls.options.ALPNProtocols).toBeUndefined();
+  });
+
+  it('names the key of a file that cannot be read, and of a key that does not match its certificate', () => {
+    const thrown = (f: () => unknown): unknown => {
+      try {
+        f();
+      } catch (error) {
+        return error;
+      }
+      return null;
+    };
+    const missing = thrown(() => loadServerTls({ ...config(), caFile: '/nonexistent/ca.pem' }));
+    expect(missing).toBeInstanceOf(TlsFileError);
+    expect((missing as TlsFileError).key).toBe('tls_ca_file');
+    const mismatched = thrown(() => loadServerTls({ ...config(), keyFile: certs.clientKeyFile }));
+    expect((mismatched as TlsFileError).key).toBe('tls_cert_file');
+  });
+});
+
