@@ -54,9 +54,9 @@ export async function startProxy(config: Config, log: Logger, metrics: Metrics):
     }
   }
   const cache = new QueryCache(config.cache, {
-    hit: (state) => metrics.cacheHit(state),
-    miss: () => metrics.cacheMiss(),
-    coalesced: (waiters) => metrics.cacheCoalescedWaiters(waiters),
+    hit: (protocol, state) => metrics.cacheHit(protocol, state),
+    miss: (protocol) => metrics.cacheMiss(protocol),
+    coalesced: (protocol, waiters) => metrics.cacheCoalescedWaiters(protocol, waiters),
     evicted: (count) => metrics.cacheEvicted(count),
     usage: (bytes, entries) => metrics.setCacheUsage(bytes, entries),
   });

@@ -35,6 +35,8 @@ export type WriteExcludedReason =
   | 'multi_statement'
   | 'not_batchable'
   | 'session_state'
+  /** Sent behind answers still owed to its client (a pipelining driver): a batched answer could not be put in place. */
+  | 'pipelined'
   | 'too_large'
   | 'shutting_down'
   /** Its template's writes are faster alone than batched (see writebatch_probe_interval_ms). */
@@ -48,6 +50,7 @@ export const WRITE_EXCLUDED_REASONS = [
   'multi_statement',
   'not_batchable',
   'session_state',
+  'pipelined',
   'too_large',
   'shutting_down',
   'not_paying',
@@ -151,8 +154,8 @@ export class Metrics {
   private readonly writeBatchMethod: FastCounterVec;
 
   private readonly cacheHits: FastCounterVec;
-  private readonly cacheMisses: CounterSeries;
-  private readonly cacheCoalesced: CounterSeries;
+  private readonly cacheMissChildren: Record<Protocol, CounterSeries>;
+  private readonly cacheCoalescedChildren: Record<Protocol, CounterSeries>;
   private readonly cacheEvictions: CounterSeries;
   private readonly cacheBytes: Gauge;
   private readonly cacheEntries: Gauge;
@@ -175,7 +178,7 @@ export class Metrics {
   private readonly modeChildren: Record<Protocol, Record<WriteMode, CounterChild>>;
   private readonly excludedChildren: Record<Protocol, Record<WriteExcludedReason, CounterChild>>;
   private readonly methodChildren: Record<Protocol, Record<BatchMethod, CounterChild>>;
-  private readonly hitChildren: Record<CacheHitState, CounterChild>;
+  private readonly hitChildren: Record<Protocol, Record<CacheHitState, CounterChild>>;
   private readonly hintWarningChildren: Record<Protocol, Record<HintWarningKind, CounterChild>>;
 
   constructor(options: MetricsOptions) {
@@ -277,9 +280,11 @@ export class Metrics {
     this.writeExcluded = this.fast(new FastCounterVec('tqdbproxy_write_excluded_total', 'Writes sent straight to the backend instead of batched, by protocol and reason.'));
     this.writeBatchMethod = this.fast(new FastCounterVec('tqdbproxy_write_batch_method_total', 'Batches executed, by protocol and method (multi_row_insert, multi_row_delete, transaction).'));
 
-    this.cacheHits = this.fast(new FastCounterVec('tqdbproxy_cache_hits_total', 'Statements answered from the cache, by state (fresh, stale).'));
-    this.cacheMisses = this.fast(new FastCounterVec('tqdbproxy_cache_misses_total', 'Cacheable statements not found in the cache.')).child({});
-    this.cacheCoalesced = this.fast(new FastCounterVec('tqdbproxy_cache_coalesced_total', 'Cache misses served by waiting for an identical query already in flight (single-flight).')).child({});
+    this.cacheHits = this.fast(new FastCounterVec('tqdbproxy_cache_hits_total', 'Statements answered from the cache, by protocol and state (fresh, stale).'));
+    const cacheMisses = this.fast(new FastCounterVec('tqdbproxy_cache_misses_total', 'Cacheable statements not found in the cache, by protocol.'));
+    this.cacheMissChildren = childrenFor(PROTOCOL_LABELS, (p) => cacheMisses.child({ protocol: p }));
+    const cacheCoalesced = this.fast(new FastCounterVec('tqdbproxy_cache_coalesced_total', 'Cache misses served by waiting for an identical query already in flight (single-flight), by protocol.'));
+    this.cacheCoalescedChildren = childrenFor(PROTOCOL_LABELS, (p) => cacheCoalesced.child({ protocol: p }));
     this.cacheEvictions = this.fast(new FastCounterVec('tqdbproxy_cache_evictions_total', 'Cache entries evicted to stay within cache_max_bytes.')).child({});
     this.cacheBytes = new Gauge({
       name: 'tqdbproxy_cache_bytes',
@@ -308,7 +313,7 @@ export class Metrics {
     this.modeChildren = childrenFor(PROTOCOL_LABELS, (p) => childrenFor(WRITE_MODES, (m) => zeroed(this.writeModeSwitches.labels(p, m))));
     this.excludedChildren = childrenFor(PROTOCOL_LABELS, (p) => childrenFor(WRITE_EXCLUDED_REASONS, (r) => this.writeExcluded.child({ protocol: p, reason: r })));
     this.methodChildren = childrenFor(PROTOCOL_LABELS, (p) => childrenFor(BATCH_METHODS, (m) => this.writeBatchMethod.child({ protocol: p, method: m })));
-    this.hitChildren = childrenFor(CACHE_HIT_STATES, (s) => this.cacheHits.child({ state: s }));
+    this.hitChildren = childrenFor(PROTOCOL_LABELS, (p) => childrenFor(CACHE_HIT_STATES, (s) => this.cacheHits.child({ protocol: p, state: s })));
     this.hintWarningChildren = childrenFor(PROTOCOL_LABELS, (p) => childrenFor(HINT_WARNING_KINDS, (k) => zeroed(this.hintWarnings.labels(p, k))));
     for (const child of Object.values(this.connectionChildren)) child.set(0);
   }
@@ -501,17 +506,17 @@ export class Metrics {
 
   // -------------------------------------------------------------------- cache
 
-  cacheHit(state: CacheHitState): void {
-    this.hitChildren[state].inc();
+  cacheHit(protocol: Protocol, state: CacheHitState): void {
+    this.hitChildren[protocol][state].inc();
   }
 
-  cacheMiss(): void {
-    this.cacheMisses.inc();
+  cacheMiss(protocol: Protocol): void {
+    this.cacheMissChildren[protocol].inc();
   }
 
   /** Counts waiters answered by an identical query already in flight. */
-  cacheCoalescedWaiters(waiters = 1): void {
-    this.cacheCoalesced.inc(waiters);
+  cacheCoalescedWaiters(protocol: Protocol, waiters = 1): void {
+    this.cacheCoalescedChildren[protocol].inc(waiters);
   }
 
   cacheEvicted(entries = 1): void {

@@ -744,6 +744,10 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
         this.carryOutExtended(plan, frame, statement, startedAt, parsedNames);
         return;
       }
+    } else if (hadGroup && statement !== null && engine.hasBatcher && statement.isWritable()) {
+      // Not batched as sent: the engine counts why (owed answers, or a form the pipeline cannot carry).
+      const canCarry = group.isCacheable && /^P?BD?E$/.test(group.shape);
+      this.engine.plan({ statement, encoding: '', parameters: '', canAnswerHere: false, canBatch: false, batchBlocker: canCarry ? 'pipelined' : 'not_batchable' }, this.session);
     }
     this.forward(frame, new RelaySegment(this, executed, startedAt, null, parsedNames));
     this.engine.forwarded(this.primary);
@@ -952,7 +956,7 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
       return;
     }
     const canBatch = this.services.engine.hasBatcher && statement.isWritable() && this.isBackendCaughtUp;
-    const plan = this.engine.plan({ statement, encoding: 'simple', parameters: '', canAnswerHere: mayAnswerHere, canBatch }, this.session);
+    const plan = this.engine.plan({ statement, encoding: 'simple', parameters: '', canAnswerHere: mayAnswerHere, canBatch, batchBlocker: 'pipelined' }, this.session);
     this.carryOut(plan, frame, statement, startedAt);
   }
 

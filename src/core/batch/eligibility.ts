@@ -2,7 +2,7 @@ import type { Statement } from '../sql/index.ts';
 import type { SessionView } from '../types.ts';
 
 /** Why a write goes straight to the backend instead of into a batch (metric label values). */
-export type ExclusionReason = 'disabled' | 'hint_zero' | 'transaction' | 'autocommit_off' | 'lock_tables' | 'multi_statement' | 'not_batchable' | 'session_state';
+export type ExclusionReason = 'disabled' | 'hint_zero' | 'transaction' | 'autocommit_off' | 'lock_tables' | 'multi_statement' | 'not_batchable' | 'session_state' | 'pipelined';
 
 export type BatchDecision = { batch: true; maxWaitMs: number | null } | { batch: false; reason: ExclusionReason | null };
 

@@ -1,11 +1,13 @@
 import type { CacheConfig } from '../../config/types.ts';
+import type { Protocol } from '../types.ts';
 import { LruStore, entrySize, type CacheEntry } from './lru-store.ts';
 import { SingleFlight } from './single-flight.ts';
 
+/** What the cache reports; hits, misses and coalesced waiters by the protocol of the statement that asked. */
 export interface CacheObserver {
-  hit(state: 'fresh' | 'stale'): void;
-  miss(): void;
-  coalesced(waiters: number): void;
+  hit(protocol: Protocol, state: 'fresh' | 'stale'): void;
+  miss(protocol: Protocol): void;
+  coalesced(protocol: Protocol, waiters: number): void;
   evicted(count: number): void;
   usage(bytes: number, entries: number): void;
 }
@@ -28,6 +30,8 @@ const wallClock: Clock = { now: () => Date.now() };
 export class QueryCache {
   private readonly entries: LruStore;
   private readonly flights = new SingleFlight<CacheEntry>();
+  /** The protocol of each miss in flight: its waiters asked in the same one (keys name the protocol). */
+  private readonly flightProtocols = new Map<string, Protocol>();
   private config: CacheConfig;
   private readonly observer: CacheObserver;
   private readonly clock: Clock;
@@ -57,7 +61,7 @@ export class QueryCache {
    * Looks `key` up. A stale hit claims the one refresh (`shouldRefresh`)
    * for the first caller only; the caller must then `store` or `refreshFailed`.
    */
-  lookup(key: string): Lookup {
+  lookup(key: string, protocol: Protocol): Lookup {
     const entry = this.entries.get(key);
     if (entry === undefined) return { state: 'miss' };
     const now = this.clock.now();
@@ -68,19 +72,21 @@ export class QueryCache {
     }
     const ageSeconds = (now - entry.storedAtMs) / 1000;
     if (now < entry.freshUntilMs) {
-      this.observer.hit('fresh');
+      this.observer.hit(protocol, 'fresh');
       return { state: 'fresh', entry, ageSeconds, shouldRefresh: false };
     }
-    this.observer.hit('stale');
+    this.observer.hit(protocol, 'stale');
     const shouldRefresh = !entry.isRefreshing;
     entry.isRefreshing = true;
     return { state: 'stale', entry, ageSeconds, shouldRefresh };
   }
 
   /** Counts a miss and says whether the caller leads the query (true) or should wait (false). */
-  leadMiss(key: string): boolean {
-    this.observer.miss();
-    return this.flights.lead(key);
+  leadMiss(key: string, protocol: Protocol): boolean {
+    this.observer.miss(protocol);
+    const isLeader = this.flights.lead(key);
+    if (isLeader) this.flightProtocols.set(key, protocol);
+    return isLeader;
   }
 
   /** Waits for the leader of a miss; null means run your own query. */
@@ -122,7 +128,9 @@ export class QueryCache {
 
   private settle(key: string, entry: CacheEntry | null): void {
     const waiters = this.flights.settle(key, entry);
-    if (waiters > 0 && entry !== null) this.observer.coalesced(waiters);
+    const protocol = this.flightProtocols.get(key);
+    this.flightProtocols.delete(key);
+    if (waiters > 0 && entry !== null && protocol !== undefined) this.observer.coalesced(protocol, waiters);
   }
 
   private report(): void {

@@ -60,8 +60,15 @@ export interface PlanRequest {
    * when the statement's form is one the front end cannot cache or batch.
    */
   canAnswerHere: boolean;
-  /** Whether the front end can batch this form of the statement. */
+  /** Whether the front end can batch this form of the statement now. */
   canBatch: boolean;
+  /**
+   * Why not, when `canBatch` is false for a write that could otherwise be
+   * batched: counted as its exclusion reason. `pipelined`: answers are still
+   * owed to the client, so a batched answer could not be put in place.
+   * Default `not_batchable` (a form the front end cannot batch).
+   */
+  batchBlocker?: 'pipelined' | 'not_batchable';
 }
 
 /**
@@ -101,22 +108,24 @@ export class SessionEngine {
     if (cache !== null && request.canAnswerHere && statement.isCacheable() && isCacheableSession(session)) {
       const key = cacheKey(session, request.encoding, statement.cacheText(), request.parameters);
       const ttlSeconds = statement.hints.ttlSeconds!;
-      const found = cache.lookup(key);
+      const found = cache.lookup(key, session.protocol);
       if (found.state !== 'miss') {
         this.answeredBy = found.state === 'fresh' ? 'cache' : 'cache (stale)';
         this.cacheAgeSeconds = found.ageSeconds;
         const refresh = found.shouldRefresh ? new CacheCapture(cache, key, ttlSeconds, found.entry) : null;
         return { kind: 'cache-hit', bytes: found.entry.bytes, refresh };
       }
-      if (cache.leadMiss(key)) return { kind: 'lead', target: this.forward(session).target, capture: new CacheCapture(cache, key, ttlSeconds, null) };
+      if (cache.leadMiss(key, session.protocol)) return { kind: 'lead', target: this.forward(session).target, capture: new CacheCapture(cache, key, ttlSeconds, null) };
       const waiting = cache.waitForLeader(key);
       if (waiting !== null) return { kind: 'wait', result: waiting };
     }
     // A read is never a batch candidate (nor a write excluded from one): skip the decision.
-    if (this.services.hasBatcher && request.canBatch && statement.isWritable()) {
+    if (this.services.hasBatcher && statement.isWritable()) {
       const decision = decideBatching(statement, session, this.services.isBatchingEnabled);
-      if (decision.batch) return { kind: 'batch', key: this.batchKey(statement, session), maxWaitMs: decision.maxWaitMs };
-      if (decision.reason !== null) this.services.onWriteExcluded(decision.reason);
+      if (decision.batch && request.canBatch) return { kind: 'batch', key: this.batchKey(statement, session), maxWaitMs: decision.maxWaitMs };
+      // Every write that is not batched says why, the front end's own reasons included.
+      const reason = decision.batch ? (request.batchBlocker ?? 'not_batchable') : decision.reason;
+      if (reason !== null) this.services.onWriteExcluded(reason);
     }
     return this.forward(session);
   }

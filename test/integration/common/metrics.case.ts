@@ -14,11 +14,6 @@ const PROTOCOL_LESS: Record<string, string> = {
   tqdbproxy_cache_bytes: 'one cache store is shared by both listeners',
   tqdbproxy_cache_entries: 'one cache store is shared by both listeners',
   tqdbproxy_cache_evictions_total: 'evictions are of the shared store, not of a statement',
-  // Gap: hits, misses and single-flight waiters are per statement, so they do have a protocol, but the
-  // shared QueryCache (src/core/cache) reports them through an observer that is not told the protocol.
-  tqdbproxy_cache_hits_total: 'gap: the shared cache observer does not know the protocol',
-  tqdbproxy_cache_misses_total: 'gap: the shared cache observer does not know the protocol',
-  tqdbproxy_cache_coalesced_total: 'gap: the shared cache observer does not know the protocol',
 };
 
 function familyOf(name: string, e: Exposition): string {
@@ -74,7 +69,7 @@ export function metricsCase(driver: ProtocolDriver): void {
         }
         expect([...unlabelled].sort()).toEqual([]);
         // The check above saw the batching families, not an exposition without them.
-        for (const family of ['tqdbproxy_query_total', 'tqdbproxy_write_batch_size', 'tqdbproxy_write_batched_total', 'tqdbproxy_write_current_delay_ms', 'tqdbproxy_write_queued', 'tqdbproxy_write_excluded_total', 'tqdbproxy_write_batch_method_total', 'tqdbproxy_sql_hint_warnings_total']) {
+        for (const family of ['tqdbproxy_query_total', 'tqdbproxy_cache_hits_total', 'tqdbproxy_cache_misses_total', 'tqdbproxy_cache_coalesced_total', 'tqdbproxy_write_batch_size', 'tqdbproxy_write_batched_total', 'tqdbproxy_write_current_delay_ms', 'tqdbproxy_write_queued', 'tqdbproxy_write_excluded_total', 'tqdbproxy_write_batch_method_total', 'tqdbproxy_sql_hint_warnings_total']) {
           expect({ family, exposed: families.has(family) }).toEqual({ family, exposed: true });
         }
 
@@ -88,9 +83,11 @@ export function metricsCase(driver: ProtocolDriver): void {
         expect(await sum('tqdbproxy_write_excluded_total', { reason: 'transaction' })).toBe(1);
         expect(await sum('tqdbproxy_write_current_delay_ms')).toBeGreaterThan(0);
         expect(await sum('tqdbproxy_sql_hint_warnings_total', { kind: 'out_of_range' })).toBe(1);
+        expect(await sum('tqdbproxy_cache_misses_total')).toBe(1);
+        expect(await sum('tqdbproxy_cache_hits_total', { state: 'fresh' })).toBe(1);
         // Nothing this listener did is counted under the other protocol.
         const other = { protocol: driver.name === 'mariadb' ? 'postgres' : 'mariadb' };
-        for (const name of ['tqdbproxy_query_total', 'tqdbproxy_write_batched_total', 'tqdbproxy_write_batch_size_count', 'tqdbproxy_write_batch_method_total', 'tqdbproxy_write_excluded_total', 'tqdbproxy_sql_hint_warnings_total', 'tqdbproxy_client_connections']) {
+        for (const name of ['tqdbproxy_query_total', 'tqdbproxy_cache_hits_total', 'tqdbproxy_cache_misses_total', 'tqdbproxy_write_batched_total', 'tqdbproxy_write_batch_size_count', 'tqdbproxy_write_batch_method_total', 'tqdbproxy_write_excluded_total', 'tqdbproxy_sql_hint_warnings_total', 'tqdbproxy_client_connections']) {
           expect({ name, value: await proxy.metricValue(name, other) }).toEqual({ name, value: 0 });
         }
       } finally {

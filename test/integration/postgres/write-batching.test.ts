@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import postgres from 'postgres';
 import { be32, pgCstr, pgErrorFields, pgMessage } from '../../support/bytes.ts';
 import { runClient } from '../../support/process.ts';
 import { rawPgClient, type RawPgClient } from '../../support/raw-postgres.ts';
@@ -189,6 +190,20 @@ describe('PostgreSQL write batching', () => {
       });
     } finally {
       for (const c of clients) c.socket.end();
+    }
+  });
+
+  it('forwards writes pipelined behind owed answers as they are, and counts them as excluded (pipelined)', async () => {
+    // postgres.js pipelines the queries of one connection: all but the first wait behind owed answers.
+    const sql = postgres({ host: '127.0.0.1', port: proxy.listeners.postgres!.port, user: 'root', database: 'test', max: 1 });
+    try {
+      const before = await proxy.metricValue('tqdbproxy_write_excluded_total', { protocol: 'postgres', reason: 'pipelined' });
+      const keys = Array.from({ length: 20 }, (_, i) => 980_000 + i);
+      const rows = await Promise.all(keys.map((k) => sql`INSERT INTO ${sql(TABLES.batched)} (k, v) VALUES (${k}, 1) RETURNING k`));
+      expect(rows.map((r) => r[0]!.k)).toEqual(keys);
+      expect(await proxy.metricValue('tqdbproxy_write_excluded_total', { protocol: 'postgres', reason: 'pipelined' })).toBeGreaterThan(before);
+    } finally {
+      await sql.end();
     }
   });
 });

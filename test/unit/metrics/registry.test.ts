@@ -64,7 +64,7 @@ describe('Metrics', () => {
 
   it('uses its own registry, not prom-client global one', async () => {
     const metrics = new Metrics({ maxCallSites: 10 });
-    metrics.cacheMiss();
+    metrics.cacheMiss('mariadb');
     expect(metrics.registry).not.toBe(globalRegistry);
     expect(globalRegistry.getSingleMetric('tqdbproxy_cache_misses_total')).toBeUndefined();
     expect((await scrape(new Metrics({ maxCallSites: 10, collectDefaultMetrics: false }))).families.has('tqdbproxy_cache_misses_total')).toBe(true);
@@ -124,7 +124,7 @@ describe('Metrics', () => {
       metrics.backendError('mariadb', '127.0.0.1:3306', 'lost');
       metrics.observeBatch('mariadb', 'a.go:1', 10, 0.001);
       metrics.writeExcludedFromBatch('mariadb', 'transaction');
-      metrics.cacheHit('fresh');
+      metrics.cacheHit('mariadb', 'fresh');
     }
     expect(total.calls).toBe(2);
     expect(latency.calls).toBe(2);
@@ -227,19 +227,21 @@ describe('Metrics', () => {
 
   it('records cache hits, misses, coalesced waiters, evictions and size', async () => {
     const metrics = new Metrics({ maxCallSites: 1, collectDefaultMetrics: false });
-    metrics.cacheHit('fresh');
-    metrics.cacheHit('stale');
-    metrics.cacheHit('fresh');
-    metrics.cacheMiss();
-    metrics.cacheCoalescedWaiters(49);
+    metrics.cacheHit('mariadb', 'fresh');
+    metrics.cacheHit('postgres', 'stale');
+    metrics.cacheHit('mariadb', 'fresh');
+    metrics.cacheMiss('postgres');
+    metrics.cacheCoalescedWaiters('mariadb', 49);
     metrics.cacheEvicted(3);
     metrics.setCacheUsage(4096, 12);
     metrics.hintWarning('postgres', 'ttl_on_write');
     const e = await scrape(metrics);
-    expect(sumSamples(e, 'tqdbproxy_cache_hits_total', { state: 'fresh' })).toBe(2);
-    expect(sumSamples(e, 'tqdbproxy_cache_hits_total', { state: 'stale' })).toBe(1);
-    expect(sumSamples(e, 'tqdbproxy_cache_misses_total')).toBe(1);
-    expect(sumSamples(e, 'tqdbproxy_cache_coalesced_total')).toBe(49);
+    expect(sumSamples(e, 'tqdbproxy_cache_hits_total', { protocol: 'mariadb', state: 'fresh' })).toBe(2);
+    expect(sumSamples(e, 'tqdbproxy_cache_hits_total', { protocol: 'postgres', state: 'fresh' })).toBe(0);
+    expect(sumSamples(e, 'tqdbproxy_cache_hits_total', { protocol: 'postgres', state: 'stale' })).toBe(1);
+    expect(sumSamples(e, 'tqdbproxy_cache_misses_total', { protocol: 'postgres' })).toBe(1);
+    expect(sumSamples(e, 'tqdbproxy_cache_misses_total', { protocol: 'mariadb' })).toBe(0);
+    expect(sumSamples(e, 'tqdbproxy_cache_coalesced_total', { protocol: 'mariadb' })).toBe(49);
     expect(sumSamples(e, 'tqdbproxy_cache_evictions_total')).toBe(3);
     expect(sumSamples(e, 'tqdbproxy_cache_bytes')).toBe(4096);
     expect(sumSamples(e, 'tqdbproxy_cache_entries')).toBe(12);

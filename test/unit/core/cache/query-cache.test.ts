@@ -11,9 +11,9 @@ function recorder(): CacheObserver & { events: string[] } {
   const events: string[] = [];
   return {
     events,
-    hit: (state) => events.push(`hit:${state}`),
-    miss: () => events.push('miss'),
-    coalesced: (n) => events.push(`coalesced:${n}`),
+    hit: (protocol, state) => events.push(`hit:${protocol}:${state}`),
+    miss: (protocol) => events.push(`miss:${protocol}`),
+    coalesced: (protocol, n) => events.push(`coalesced:${protocol}:${n}`),
     evicted: (n) => events.push(`evicted:${n}`),
     usage: () => undefined,
   };
@@ -32,13 +32,13 @@ describe('QueryCache', () => {
     const obs = recorder();
     const cache = new QueryCache(config, obs, c);
     cache.store('k', bytes(10), 10);
-    expect(cache.lookup('k').state).toBe('fresh');
+    expect(cache.lookup('k', 'postgres').state).toBe('fresh');
     c.advance(10_000);
-    expect(cache.lookup('k').state).toBe('stale');
+    expect(cache.lookup('k', 'postgres').state).toBe('stale');
     c.advance(9_999);
-    expect(cache.lookup('k').state).toBe('stale');
+    expect(cache.lookup('k', 'postgres').state).toBe('stale');
     c.advance(1);
-    expect(cache.lookup('k').state).toBe('miss');
+    expect(cache.lookup('k', 'postgres').state).toBe('miss');
   });
 
   it('gives the one refresh of a stale entry to the first caller only, and again after a failed refresh', () => {
@@ -46,39 +46,39 @@ describe('QueryCache', () => {
     const cache = new QueryCache(config, recorder(), c);
     const entry = cache.store('k', bytes(10), 1)!;
     c.advance(1500);
-    const first = cache.lookup('k');
-    const second = cache.lookup('k');
+    const first = cache.lookup('k', 'postgres');
+    const second = cache.lookup('k', 'postgres');
     expect(first.state === 'stale' && first.shouldRefresh).toBe(true);
     expect(second.state === 'stale' && second.shouldRefresh).toBe(false);
     cache.refreshFailed(entry);
-    const third = cache.lookup('k');
+    const third = cache.lookup('k', 'postgres');
     expect(third.state === 'stale' && third.shouldRefresh).toBe(true);
   });
 
   it('does not store a response larger than max_entry_bytes', () => {
     const cache = new QueryCache(config, recorder(), clock());
     expect(cache.store('k', bytes(1001), 10)).toBeNull();
-    expect(cache.lookup('k').state).toBe('miss');
+    expect(cache.lookup('k', 'postgres').state).toBe('miss');
   });
 
   it('lets waiters of a cold miss share the leader\'s stored result', async () => {
     const obs = recorder();
     const cache = new QueryCache(config, obs, clock());
-    expect(cache.leadMiss('k')).toBe(true);
-    expect(cache.leadMiss('k')).toBe(false);
+    expect(cache.leadMiss('k', 'postgres')).toBe(true);
+    expect(cache.leadMiss('k', 'postgres')).toBe(false);
     const waiting = cache.waitForLeader('k')!;
     cache.store('k', bytes(5), 10);
     expect((await waiting)!.bytes.length).toBe(5);
-    expect(obs.events).toContain('coalesced:1');
+    expect(obs.events).toContain('coalesced:postgres:1');
   });
 
   it('tells waiters to run their own query when the leader fails', async () => {
     const cache = new QueryCache(config, recorder(), clock());
-    cache.leadMiss('k');
+    cache.leadMiss('k', 'postgres');
     const waiting = cache.waitForLeader('k')!;
     cache.missFailed('k');
     expect(await waiting).toBeNull();
-    expect(cache.leadMiss('k')).toBe(true);
+    expect(cache.leadMiss('k', 'postgres')).toBe(true);
   });
 });
 

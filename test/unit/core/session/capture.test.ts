@@ -7,8 +7,8 @@ const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 function leader(maxEntryBytes: number): { cache: QueryCache; capture: CacheCapture; waiter: Promise<unknown> } {
   const cache = new QueryCache({ maxBytes: 100_000, maxEntryBytes, waitTimeoutMs: 60_000, staleFactor: 2 }, quiet);
-  expect(cache.lookup('k').state).toBe('miss');
-  expect(cache.leadMiss('k')).toBe(true);
+  expect(cache.lookup('k', 'mariadb').state).toBe('miss');
+  expect(cache.leadMiss('k', 'mariadb')).toBe(true);
   const waiter = cache.waitForLeader('k')!;
   return { cache, capture: new CacheCapture(cache, 'k', 60, null), waiter };
 }
@@ -22,7 +22,7 @@ describe('CacheCapture', () => {
     capture.finish(true);
     const entry = (await waiter) as { bytes: Uint8Array } | null;
     expect(new TextDecoder().decode(entry!.bytes)).toBe('hello world');
-    expect(cache.lookup('k').state).toBe('fresh');
+    expect(cache.lookup('k', 'mariadb').state).toBe('fresh');
   });
 
   it('copies what it appends: the relay may reuse its buffer', async () => {
@@ -39,7 +39,7 @@ describe('CacheCapture', () => {
     capture.append(bytes('12345'), 0, 5);
     expect(await waiter).toBeNull();
     capture.finish(true); // the rest of the relay ends later: nothing is stored
-    expect(cache.lookup('k').state).toBe('miss');
+    expect(cache.lookup('k', 'mariadb').state).toBe('miss');
   });
 
   it('stores nothing for a response with an error, and releases the waiters', async () => {
@@ -47,7 +47,7 @@ describe('CacheCapture', () => {
     capture.append(bytes('err'), 0, 3);
     capture.finish(false);
     expect(await waiter).toBeNull();
-    expect(cache.lookup('k').state).toBe('miss');
+    expect(cache.lookup('k', 'mariadb').state).toBe('miss');
   });
 
   it('settles once: a finish after an abort stores nothing', async () => {
@@ -56,6 +56,6 @@ describe('CacheCapture', () => {
     capture.append(bytes('late'), 0, 4);
     capture.finish(true);
     expect(await waiter).toBeNull();
-    expect(cache.lookup('k').state).toBe('miss');
+    expect(cache.lookup('k', 'mariadb').state).toBe('miss');
   });
 });

@@ -168,7 +168,12 @@ describe('SessionEngine.plan', () => {
     expect(engine.plan(request("INSERT INTO t VALUES (1)"), inTx).kind).toBe('forward');
     expect(engine.plan(request('/* batch:0 */ INSERT INTO t VALUES (1)'), session()).kind).toBe('forward');
     expect(engine.plan(request('INSERT INTO t VALUES (1)', { canBatch: false }), session()).kind).toBe('forward');
-    expect(svc.excluded).toEqual(['transaction', 'hint_zero']);
+    expect(engine.plan(request('INSERT INTO t VALUES (1)', { canBatch: false, batchBlocker: 'pipelined' }), session()).kind).toBe('forward');
+    // The engine's own reason wins over the front end's: a write in a transaction is not batched whatever the wire says.
+    expect(engine.plan(request('INSERT INTO t VALUES (1)', { canBatch: false, batchBlocker: 'pipelined' }), inTx).kind).toBe('forward');
+    // A read that cannot be batched is no excluded write.
+    expect(engine.plan(request('SELECT 1', { canBatch: false, batchBlocker: 'pipelined' }), session()).kind).toBe('forward');
+    expect(svc.excluded).toEqual(['transaction', 'hint_zero', 'not_batchable', 'pipelined', 'transaction']);
   });
 
   it('never plans a batch for a protocol without a batcher', () => {
