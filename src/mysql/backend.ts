@@ -1,12 +1,13 @@
 // The server-facing side of one client's connection: a Bun socket to MariaDB
 // plus the queue of responses it still owes.
-import type { Socket, SocketHandler } from 'bun';
+import type { Socket } from 'bun';
 import type { Address, BackendTlsConfig } from '../config/types.ts';
 import { ProxyError } from '../core/errors.ts';
 import { OutQueue } from '../net/out-queue.ts';
 import { pauseReading, resumeReading } from '../net/socket.ts';
 import { backendTlsFailure, backendTlsOptions, upgradeToTls } from '../net/tls.ts';
 import { connectFailure, connectTo } from '../net/connect-failure.ts';
+import { backendSocketHandlers } from '../net/socket-handlers.ts';
 import { PacketScanner } from './wire/framing.ts';
 import { sslRequestFrom } from './wire/packets/handshake.ts';
 import { CompressedPacketReader } from './wire/compression.ts';
@@ -38,50 +39,7 @@ interface Expectation {
   sink: ResponseSink;
 }
 
-const handlers: SocketHandler<BackendConnection> = {
-  data(socket, chunk) {
-    // After upgradeTLS the raw socket still sees the ciphertext; the TLS socket delivers the plaintext.
-    if (socket.data.isTls) return;
-    socket.data.onData(chunk);
-  },
-  drain(socket) {
-    socket.data.out?.drain();
-  },
-  close(socket, error) {
-    socket.data.onClose(error ?? null);
-  },
-  error(socket, error) {
-    socket.data.onClose(error);
-  },
-  connectError(socket, error) {
-    socket.data.onClose(error);
-  },
-  end(socket) {
-    socket.end();
-  },
-};
-
-/** Handlers of the TLS socket that replaces the plaintext one after startTls. */
-const tlsHandlers: SocketHandler<BackendConnection> = {
-  data(socket, chunk) {
-    socket.data.onData(chunk);
-  },
-  drain(socket) {
-    socket.data.out?.drain();
-  },
-  handshake(socket, isOk, error) {
-    socket.data.onTlsHandshake(socket, isOk, error);
-  },
-  close(socket, error) {
-    socket.data.onClose(error ?? null);
-  },
-  error(socket, error) {
-    socket.data.onClose(error);
-  },
-  end(socket) {
-    socket.end();
-  },
-};
+const { plain: handlers, tls: tlsHandlers } = backendSocketHandlers<BackendConnection>();
 
 let nextBackendId = 1;
 

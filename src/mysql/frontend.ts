@@ -2,12 +2,13 @@
 // dispatch and response relay. What to do with a statement (status, cache,
 // batch, forward) is the session engine's plan; this file carries it out in
 // MariaDB terms.
-import type { Socket, SocketHandler, TLSOptions } from 'bun';
+import type { Socket, TLSOptions } from 'bun';
 import { STATUS_COLUMNS } from '../admin/status.ts';
 import { ProxyError, isProxyError } from '../core/errors.ts';
 import { SessionEngine, SessionState, type CacheCapture, type Plan, type Target } from '../core/session/index.ts';
 import { parseStatement, type Statement } from '../core/sql/index.ts';
 import { OutQueue } from '../net/out-queue.ts';
+import { clientTlsHandlers } from '../net/socket-handlers.ts';
 import { pauseReading, resumeReading } from '../net/socket.ts';
 import { upgradeToTls } from '../net/tls.ts';
 import { BackendConnection, type BackendOwner, type ResponseSink } from './backend.ts';
@@ -976,24 +977,4 @@ function readU32(payload: Uint8Array, at: number): number {
   return (payload[at]! | (payload[at + 1]! << 8) | (payload[at + 2]! << 16)) + payload[at + 3]! * 0x1000000;
 }
 
-/** Handlers of a client socket after its TLS upgrade; the raw socket's handlers (server.ts) then ignore data. */
-const CLIENT_TLS_HANDLERS: SocketHandler<ClientConnection> = {
-  data(socket, chunk) {
-    socket.data.onClientData(chunk);
-  },
-  drain(socket) {
-    socket.data.onClientDrain();
-  },
-  handshake(socket, isOk, error) {
-    socket.data.onClientTlsHandshake(isOk, error);
-  },
-  close(socket) {
-    socket.data.close();
-  },
-  error(socket) {
-    socket.data.close();
-  },
-  end(socket) {
-    socket.data.close();
-  },
-};
+const CLIENT_TLS_HANDLERS = clientTlsHandlers<ClientConnection>();

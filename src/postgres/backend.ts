@@ -1,9 +1,10 @@
 // The server-facing side of one client's connection: a Bun socket to PostgreSQL
 // plus the queue of responses it still owes, one per sync point (ReadyForQuery).
-import type { Socket, SocketHandler, TLSOptions } from 'bun';
+import type { Socket, TLSOptions } from 'bun';
 import type { Address, BackendTlsConfig } from '../config/types.ts';
 import { ProxyError } from '../core/errors.ts';
 import { connectTo } from '../net/connect-failure.ts';
+import { backendSocketHandlers } from '../net/socket-handlers.ts';
 import { OutQueue } from '../net/out-queue.ts';
 import { pauseReading, resumeReading } from '../net/socket.ts';
 import { BatchStatements } from './batch-sql.ts';
@@ -41,50 +42,7 @@ export interface BackendOwner {
 /** Bodies the front end reads: auth codes, keys, errors, parameter changes (ReadyForQuery's status is `firstBodyByte`). */
 const WANTED = [Backend.Authentication, Backend.BackendKeyData, Backend.ErrorResponse, Backend.ParameterStatus];
 
-const handlers: SocketHandler<PgBackendConnection> = {
-  data(socket, chunk) {
-    // After upgradeTLS the raw socket still sees the ciphertext; the TLS socket delivers the plaintext.
-    if (socket.data.isTls) return;
-    socket.data.onData(chunk);
-  },
-  drain(socket) {
-    socket.data.out?.drain();
-  },
-  close(socket, error) {
-    socket.data.onClose(error ?? null);
-  },
-  error(socket, error) {
-    socket.data.onClose(error);
-  },
-  connectError(socket, error) {
-    socket.data.onClose(error);
-  },
-  end(socket) {
-    socket.end();
-  },
-};
-
-/** Handlers of the TLS socket that replaces the plaintext one after startTls. */
-const tlsHandlers: SocketHandler<PgBackendConnection> = {
-  data(socket, chunk) {
-    socket.data.onData(chunk);
-  },
-  drain(socket) {
-    socket.data.out?.drain();
-  },
-  handshake(socket, isOk, error) {
-    socket.data.onTlsHandshake(socket, isOk, error);
-  },
-  close(socket, error) {
-    socket.data.onClose(error ?? null);
-  },
-  error(socket, error) {
-    socket.data.onClose(error);
-  },
-  end(socket) {
-    socket.end();
-  },
-};
+const { plain: handlers, tls: tlsHandlers } = backendSocketHandlers<PgBackendConnection>();
 
 let nextBackendId = 1;
 

@@ -1,12 +1,13 @@
 // The client-facing side of one PostgreSQL connection: startup and auth relay,
 // message dispatch, response relay and session tracking.
 // https://www.postgresql.org/docs/current/protocol-flow.html
-import type { Socket, SocketHandler, TLSOptions } from 'bun';
+import type { Socket, TLSOptions } from 'bun';
 import { STATUS_COLUMNS, isStatusCommand } from '../admin/status.ts';
 import { ProxyError, isProxyError } from '../core/errors.ts';
 import { SessionEngine, SessionState, type CacheCapture, type Plan, type Target } from '../core/session/index.ts';
 import { parseStatement, type Statement } from '../core/sql/index.ts';
 import { OutQueue } from '../net/out-queue.ts';
+import { clientTlsHandlers } from '../net/socket-handlers.ts';
 import type { AdmissionTicket } from '../net/admission.ts';
 import { Deadline } from '../net/deadline.ts';
 import { pauseReading, resumeReading } from '../net/socket.ts';
@@ -1273,27 +1274,7 @@ interface ExtendedGroup {
 /** The first byte of a TLS record carrying a handshake message (a ClientHello here). */
 const TLS_HANDSHAKE_RECORD = 0x16;
 
-/** Handlers of a client socket after its TLS upgrade; the raw socket's handlers (server.ts) then ignore data. */
-const CLIENT_TLS_HANDLERS: SocketHandler<PgClientConnection> = {
-  data(socket, chunk) {
-    socket.data.onClientData(chunk);
-  },
-  drain(socket) {
-    socket.data.onClientDrain();
-  },
-  handshake(socket, isOk, error) {
-    socket.data.onClientTlsHandshake(isOk, error, socket.alpnProtocol);
-  },
-  close(socket) {
-    socket.data.close();
-  },
-  error(socket) {
-    socket.data.close();
-  },
-  end(socket) {
-    socket.data.close();
-  },
-};
+const CLIENT_TLS_HANDLERS = clientTlsHandlers<PgClientConnection>();
 
 /** Sync, built once. */
 const SYNC: Uint8Array = Uint8Array.of(Frontend.Sync, 0, 0, 0, 4);
