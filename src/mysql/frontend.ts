@@ -269,6 +269,12 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
 
   // ---- client side -----------------------------------------------------
 
+  onRawData(chunk: Uint8Array): void {
+    // After a TLS upgrade the raw socket still sees the ciphertext; the TLS socket delivers the plaintext.
+    if (this.isTls) return;
+    this.onClientData(chunk);
+  }
+
   onClientData(chunk: Uint8Array): void {
     if (this.inflater === null) {
       this.onPlainClientData(chunk);

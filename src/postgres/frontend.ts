@@ -336,6 +336,13 @@ export class PgClientConnection implements BackendOwner, PgBatchClient {
 
   // ---- client side -----------------------------------------------------
 
+  onRawData(chunk: Uint8Array): void {
+    // After a TLS upgrade the raw socket still sees the ciphertext; the TLS socket delivers the plaintext.
+    if (this.isTls) return;
+    if (this.phase === 'startup' && this.startDirectTls(chunk)) return;
+    this.onClientData(chunk);
+  }
+
   onClientData(chunk: Uint8Array): void {
     if (!this.isOpen) return;
     try {
