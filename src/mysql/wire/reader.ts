@@ -1,44 +1,15 @@
 // https://mariadb.com/kb/en/protocol-data-types/ — a cursor over one packet payload.
 import { ProxyError } from '../../core/errors.ts';
-
-const utf8 = new TextDecoder();
+import { ByteReader, decodeUtf8 } from '../../net/byte-reader.ts';
 
 /**
  * Reads wire types from a borrowed view. Reading past the end is a protocol
  * violation: the framer only hands out complete payloads, so a short read
  * means the peer sent a malformed packet.
  */
-export class PacketReader {
-  buf: Uint8Array;
-  pos: number;
-  end: number;
-
-  constructor(buf: Uint8Array = new Uint8Array(0), start = 0, end = buf.length) {
-    this.buf = buf;
-    this.pos = start;
-    this.end = end;
-  }
-
-  reset(buf: Uint8Array, start: number, end: number): this {
-    this.buf = buf;
-    this.pos = start;
-    this.end = end;
-    return this;
-  }
-
-  get remaining(): number {
-    return this.end - this.pos;
-  }
-
-  private need(n: number): void {
-    if (this.pos + n > this.end) {
-      throw new ProxyError('PROTOCOL_VIOLATION', `malformed packet: needed ${n} more bytes, ${this.end - this.pos} left`, { fatal: true });
-    }
-  }
-
-  u8(): number {
-    this.need(1);
-    return this.buf[this.pos++]!;
+export class PacketReader extends ByteReader {
+  protected shortReadMessage(needed: number): string {
+    return needed < 0 ? 'malformed packet: negative length' : `malformed packet: needed ${needed} more bytes, ${this.end - this.pos} left`;
   }
 
   u16le(): number {
@@ -96,16 +67,9 @@ export class PacketReader {
 
   lenencStr(): string | null {
     const bytes = this.lenencBytes();
-    return bytes === null ? null : utf8.decode(bytes);
+    return bytes === null ? null : decodeUtf8(bytes);
   }
 
-  /** A view, never a copy. */
-  bytes(n: number): Uint8Array {
-    this.need(n);
-    const view = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return view;
-  }
 
   rest(): Uint8Array {
     return this.bytes(this.end - this.pos);
@@ -122,19 +86,13 @@ export class PacketReader {
   }
 
   cstr(): string {
-    return utf8.decode(this.cstrBytes());
+    return decodeUtf8(this.cstrBytes());
   }
 
-  skip(n: number): void {
-    this.need(n);
-    this.pos += n;
-  }
 
   string(n: number): string {
-    return utf8.decode(this.bytes(n));
+    return decodeUtf8(this.bytes(n));
   }
 }
 
-export function decodeUtf8(bytes: Uint8Array): string {
-  return utf8.decode(bytes);
-}
+export { decodeUtf8 };

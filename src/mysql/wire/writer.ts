@@ -1,4 +1,5 @@
 // https://mariadb.com/kb/en/0-packet/ — builds packets into one growable buffer per owner.
+import { ByteWriter } from '../../net/byte-writer.ts';
 import { MAX_PACKET_PAYLOAD, PACKET_HEADER_LENGTH } from './constants.ts';
 
 const utf8 = new TextEncoder();
@@ -9,30 +10,22 @@ const utf8 = new TextEncoder();
  * Payloads longer than 16 MiB - 1 are split into continuation packets on
  * `end`. `finish()` returns a view valid only until the writer is reused.
  */
-export class PacketWriter {
-  private buf: Uint8Array;
+export class PacketWriter extends ByteWriter {
   private view: DataView;
-  private length = 0;
   private packetStart = -1;
 
   constructor(initialSize = 256) {
-    this.buf = new Uint8Array(initialSize);
+    super(initialSize);
     this.view = new DataView(this.buf.buffer);
   }
 
-  reset(): this {
-    this.length = 0;
+  override reset(): this {
     this.packetStart = -1;
-    return this;
+    return super.reset();
   }
 
-  private ensure(extra: number): void {
-    const needed = this.length + extra;
-    if (needed <= this.buf.length) return;
-    const next = new Uint8Array(Math.max(needed, Math.floor(this.buf.length * 1.5) + 64));
-    next.set(this.buf.subarray(0, this.length));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
+  protected override grown(): void {
+    this.view = new DataView(this.buf.buffer);
   }
 
   begin(): this {
@@ -67,12 +60,6 @@ export class PacketWriter {
     this.buf[at + 1] = (payload >> 8) & 0xff;
     this.buf[at + 2] = (payload >> 16) & 0xff;
     this.buf[at + 3] = seq & 0xff;
-  }
-
-  u8(v: number): this {
-    this.ensure(1);
-    this.buf[this.length++] = v;
-    return this;
   }
 
   u16le(v: number): this {
@@ -112,19 +99,9 @@ export class PacketWriter {
     return this.u8(0xfe).u64le(v);
   }
 
-  bytes(b: Uint8Array): this {
-    this.ensure(b.length);
-    this.buf.set(b, this.length);
-    this.length += b.length;
-    return this;
-  }
-
   /** Writes a string as UTF-8 without any length prefix or terminator. */
   string(s: string): this {
-    // Worst case 3 bytes per UTF-16 unit.
-    this.ensure(s.length * 3);
-    const { written } = utf8.encodeInto(s, this.buf.subarray(this.length));
-    this.length += written;
+    this.utf8(s);
     return this;
   }
 
@@ -133,21 +110,4 @@ export class PacketWriter {
     return this.lenencInt(bytes.length).bytes(bytes);
   }
 
-  cstr(s: string): this {
-    return this.string(s).u8(0);
-  }
-
-  get size(): number {
-    return this.length;
-  }
-
-  /** The packets written so far: a view, valid until the next write. */
-  finish(): Uint8Array {
-    return this.buf.subarray(0, this.length);
-  }
-
-  /** An owned copy of the packets written so far. */
-  toOwned(): Uint8Array {
-    return this.buf.slice(0, this.length);
-  }
 }

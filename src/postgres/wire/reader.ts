@@ -1,7 +1,6 @@
 // https://www.postgresql.org/docs/current/protocol-message-types.html — a cursor over one message body.
 import { ProxyError } from '../../core/errors.ts';
-
-const utf8 = new TextDecoder('utf-8', { fatal: false });
+import { ByteReader, decodeUtf8 } from '../../net/byte-reader.ts';
 
 /**
  * Reads the wire types of a message body: Int8/16/32 (network order), String
@@ -9,29 +8,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: false });
  * too short for what it claims is malformed: the framer already delivered it
  * whole, so running out of bytes here is a protocol violation.
  */
-export class MessageReader {
-  private buf: Uint8Array = new Uint8Array(0);
-  pos = 0;
-  private end = 0;
-
-  reset(buf: Uint8Array, start = 0, end = buf.length): this {
-    this.buf = buf;
-    this.pos = start;
-    this.end = end;
-    return this;
-  }
-
-  get remaining(): number {
-    return this.end - this.pos;
-  }
-
-  private need(n: number): void {
-    if (this.end - this.pos < n) throw new ProxyError('PROTOCOL_VIOLATION', 'invalid message format: message shorter than its fields', { fatal: true });
-  }
-
-  u8(): number {
-    this.need(1);
-    return this.buf[this.pos++]!;
+export class MessageReader extends ByteReader {
+  protected shortReadMessage(needed: number): string {
+    return needed < 0 ? 'invalid message format: negative length' : 'invalid message format: message shorter than its fields';
   }
 
   i16(): number {
@@ -60,7 +39,7 @@ export class MessageReader {
     const nul = this.buf.indexOf(0, start);
     if (nul < 0 || nul >= this.end) throw new ProxyError('PROTOCOL_VIOLATION', 'invalid message format: unterminated string', { fatal: true });
     this.pos = nul + 1;
-    return utf8.decode(this.buf.subarray(start, nul));
+    return decodeUtf8(this.buf.subarray(start, nul));
   }
 
   /** A NUL-terminated string as a borrowed view of its bytes (without the NUL). */
@@ -71,21 +50,10 @@ export class MessageReader {
     this.pos = nul + 1;
     return this.buf.subarray(start, nul);
   }
-
-  /** `n` bytes as a borrowed view. */
-  bytes(n: number): Uint8Array {
-    if (n < 0) throw new ProxyError('PROTOCOL_VIOLATION', 'invalid message format: negative length', { fatal: true });
-    this.need(n);
-    const view = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return view;
-  }
 }
 
 export function readI32(buf: Uint8Array, at: number): number {
   return (buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!;
 }
 
-export function decodeUtf8(bytes: Uint8Array): string {
-  return utf8.decode(bytes);
-}
+export { decodeUtf8 };
