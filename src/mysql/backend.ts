@@ -3,11 +3,9 @@
 import type { Socket } from 'bun';
 import type { Address, BackendTlsConfig } from '../config/types.ts';
 import { ProxyError } from '../core/errors.ts';
-import { OutQueue } from '../net/out-queue.ts';
-import { pauseReading, resumeReading } from '../net/socket.ts';
-import { backendTlsFailure, backendTlsOptions, upgradeToTls } from '../net/tls.ts';
-import { connectFailure, connectTo } from '../net/connect-failure.ts';
-import { backendSocketHandlers } from '../net/socket-handlers.ts';
+import { BackendLink } from '../net/backend-link.ts';
+import { backendTlsFailure, backendTlsOptions } from '../net/tls.ts';
+import { connectFailure } from '../net/connect-failure.ts';
 import { PacketScanner } from './wire/framing.ts';
 import { sslRequestFrom } from './wire/packets/handshake.ts';
 import { CompressedPacketReader } from './wire/compression.ts';
@@ -39,35 +37,29 @@ interface Expectation {
   sink: ResponseSink;
 }
 
-const { plain: handlers, tls: tlsHandlers } = backendSocketHandlers<BackendConnection>();
-
 let nextBackendId = 1;
 
-export class BackendConnection {
+export class BackendConnection extends BackendLink {
   readonly id = nextBackendId++;
   /**
    * Bumped when the server forgets the session's prepared statements
    * (COM_CHANGE_USER, COM_RESET_CONNECTION), so caches of statement ids expire.
    */
   sessionEpoch = 0;
-  readonly address: Address;
-  /** Set once connected; every write goes through it. */
-  out: OutQueue | null = null;
-  private socket: Socket<BackendConnection> | null = null;
   private readonly expectations: Expectation[] = [];
   private readonly scanner = new PacketScanner();
   private owner: BackendOwner;
-  private isClosed = false;
-  private pausedBy = 0;
-  /** True once the socket was upgraded to TLS (the SSLRequest consumed sequence id 1 on this link). */
-  isTls = false;
   /** Set once the link is compressed: the read side, inflating what the server sends. */
   private inflater: CompressedPacketReader | null = null;
   private tlsWait: { config: BackendTlsConfig; resolve: () => void; reject: (error: ProxyError) => void } | null = null;
 
   constructor(address: Address, owner: BackendOwner) {
-    this.address = address;
+    super(address);
     this.owner = owner;
+  }
+
+  protected onBackpressure(isFull: boolean): void {
+    this.owner.onBackendBackpressure(isFull);
   }
 
   /** Hands the connection to another owner (e.g. a batch borrowing it). Returns the previous one. */
@@ -77,10 +69,6 @@ export class BackendConnection {
     return previous;
   }
 
-  get isOpen(): boolean {
-    return !this.isClosed && this.socket !== null;
-  }
-
   /** True when no response is outstanding. */
   get isIdle(): boolean {
     return this.expectations.length === 0;
@@ -88,22 +76,6 @@ export class BackendConnection {
 
   get pendingResponses(): number {
     return this.expectations.length;
-  }
-
-  async connect(): Promise<void> {
-    let socket: Socket<BackendConnection>;
-    try {
-      socket = await connectTo(this.address, handlers, this);
-    } catch (error) {
-      this.isClosed = true;
-      throw error;
-    }
-    if (this.isClosed) {
-      socket.end();
-      return;
-    }
-    this.socket = socket;
-    this.out = new OutQueue(socket as Socket<unknown>, (isFull) => this.owner.onBackendBackpressure(isFull));
   }
 
   /**
@@ -131,17 +103,12 @@ export class BackendConnection {
     const done = new Promise<void>((resolve, reject) => {
       this.tlsWait = { config, resolve, reject };
     });
-    this.isTls = true; // before the upgrade: the raw socket's handler must already ignore ciphertext
-    const tls = upgradeToTls(socket, { isServer: false, tls: options, handlers: tlsHandlers, data: this });
-    // The TLS socket does not inherit TCP_NODELAY: without it, small commands wait for delayed ACKs.
-    if (this.address.kind === 'tcp') tls.setNoDelay(true);
-    this.socket = tls;
-    this.out = new OutQueue(tls as Socket<unknown>, (isFull) => this.owner.onBackendBackpressure(isFull));
+    this.upgradeSocket(socket, options);
     await done;
     return true;
   }
 
-  onTlsHandshake(socket: Socket<BackendConnection>, isOk: boolean, error: Error | null): void {
+  onTlsHandshake(socket: Socket<this>, isOk: boolean, error: Error | null): void {
     const wait = this.tlsWait;
     if (wait === null) return;
     this.tlsWait = null;
@@ -160,11 +127,6 @@ export class BackendConnection {
     this.expectations.push({ tracker, sink });
   }
 
-  /** Writes raw bytes (commands, auth data) to the server. Returns false when the connection is gone. */
-  write(bytes: Uint8Array, start = 0, end = bytes.length): boolean {
-    return this.out !== null && this.out.write(bytes, start, end);
-  }
-
   /**
    * Writes client packets that continue the command in flight (LOCAL INFILE
    * data, auth replies). Only a compressed link cares: their sequence ids may
@@ -175,20 +137,11 @@ export class BackendConnection {
     return this.write(bytes);
   }
 
-  /** Stop reading from the server (the client cannot take more). Counted: each pause needs its resume. */
-  pause(): void {
-    if (this.pausedBy++ === 0 && this.socket) pauseReading(this.socket as Socket<unknown>);
-  }
-
-  resume(): void {
-    if (this.pausedBy > 0 && --this.pausedBy === 0 && this.socket) resumeReading(this.socket as Socket<unknown>);
-  }
-
   /** Switches both directions to the compressed protocol (after the login's OK, when the client asked for it). */
   enableCompression(maxPayload: number): void {
     if (this.socket === null || this.inflater !== null) return;
     this.inflater = new CompressedPacketReader(maxPayload);
-    this.out = new CompressedOutQueue(this.socket as Socket<unknown>, (isFull) => this.owner.onBackendBackpressure(isFull), this.inflater, true);
+    this.out = new CompressedOutQueue(this.socket as Socket<unknown>, (isFull) => this.onBackpressure(isFull), this.inflater, true);
   }
 
   onData(chunk: Uint8Array): void {

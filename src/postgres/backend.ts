@@ -3,12 +3,9 @@
 import type { Socket, TLSOptions } from 'bun';
 import type { Address, BackendTlsConfig } from '../config/types.ts';
 import { ProxyError } from '../core/errors.ts';
-import { connectTo } from '../net/connect-failure.ts';
-import { backendSocketHandlers } from '../net/socket-handlers.ts';
-import { OutQueue } from '../net/out-queue.ts';
-import { pauseReading, resumeReading } from '../net/socket.ts';
+import { BackendLink } from '../net/backend-link.ts';
+import { backendTlsFailure, backendTlsOptions } from '../net/tls.ts';
 import { BatchStatements } from './batch-sql.ts';
-import { backendTlsFailure, backendTlsOptions, upgradeToTls } from '../net/tls.ts';
 import { Backend } from './wire/constants.ts';
 import { MessageScanner } from './wire/framing.ts';
 import { SSL_REQUEST } from './wire/messages.ts';
@@ -42,24 +39,16 @@ export interface BackendOwner {
 /** Bodies the front end reads: auth codes, keys, errors, parameter changes (ReadyForQuery's status is `firstBodyByte`). */
 const WANTED = [Backend.Authentication, Backend.BackendKeyData, Backend.ErrorResponse, Backend.ParameterStatus];
 
-const { plain: handlers, tls: tlsHandlers } = backendSocketHandlers<PgBackendConnection>();
 
 let nextBackendId = 1;
 
-export class PgBackendConnection {
+export class PgBackendConnection extends BackendLink {
   readonly id = nextBackendId++;
-  readonly address: Address;
-  out: OutQueue | null = null;
-  private socket: Socket<PgBackendConnection> | null = null;
   private readonly sinks: ResponseSink[] = [];
   private readonly scanner = new MessageScanner(WANTED);
   private readonly owner: BackendOwner;
-  private isClosed = false;
-  private pausedBy = 0;
   /** The proxy's named statements for batched templates in this server session. */
   readonly batchStatements = new BatchStatements();
-  /** True once the socket was upgraded to TLS; the raw socket's data is ciphertext from then on. */
-  isTls = false;
   /** The server's certificate (DER) once the link is TLS: channel binding can cross the proxy only if it is the proxy's own. */
   peerCertificate: Uint8Array | null = null;
   /** Set from the SSLRequest until the server's one-byte answer. */
@@ -67,12 +56,12 @@ export class PgBackendConnection {
   private tlsWait: { config: BackendTlsConfig; resolve: () => void } | null = null;
 
   constructor(address: Address, owner: BackendOwner) {
-    this.address = address;
+    super(address);
     this.owner = owner;
   }
 
-  get isOpen(): boolean {
-    return !this.isClosed && this.socket !== null;
+  protected onBackpressure(isFull: boolean): void {
+    this.owner.onBackendBackpressure(isFull);
   }
 
   /** Responses still owed. */
@@ -83,22 +72,6 @@ export class PgBackendConnection {
   /** True between two messages of the server's stream (an injected message would not corrupt it). */
   get isAtMessageBoundary(): boolean {
     return this.scanner.isAtBoundary;
-  }
-
-  async connect(): Promise<void> {
-    let socket: Socket<PgBackendConnection>;
-    try {
-      socket = await connectTo(this.address, handlers, this);
-    } catch (error) {
-      this.isClosed = true;
-      throw error;
-    }
-    if (this.isClosed) {
-      socket.end();
-      return;
-    }
-    this.socket = socket;
-    this.out = new OutQueue(socket as Socket<unknown>, (isFull) => this.owner.onBackendBackpressure(isFull));
   }
 
   /**
@@ -130,18 +103,13 @@ export class PgBackendConnection {
     const handshaken = new Promise<void>((resolve) => {
       this.tlsWait = { config, resolve };
     });
-    this.isTls = true; // before the upgrade: the raw socket's handler must already ignore ciphertext
-    const tls = upgradeToTls(this.socket, { isServer: false, tls: options, handlers: tlsHandlers, data: this });
-    // The TLS socket does not inherit TCP_NODELAY: without it, small messages wait for delayed ACKs.
-    if (a.kind === 'tcp') tls.setNoDelay(true);
-    this.socket = tls;
-    this.out = new OutQueue(tls as Socket<unknown>, (isFull) => this.owner.onBackendBackpressure(isFull));
+    this.upgradeSocket(this.socket, options);
     await handshaken;
     if (this.isClosed) throw new ProxyError('BACKEND_UNAVAILABLE', `connection to backend ${a.text} closed during the TLS handshake`, { fatal: true });
     return true;
   }
 
-  onTlsHandshake(socket: Socket<PgBackendConnection>, isOk: boolean, error: Error | null): void {
+  onTlsHandshake(socket: Socket<this>, isOk: boolean, error: Error | null): void {
     const wait = this.tlsWait;
     if (wait === null) return;
     this.tlsWait = null;
@@ -175,19 +143,6 @@ export class PgBackendConnection {
   /** Registers the response that ends at the next ReadyForQuery not yet claimed. */
   expect(sink: ResponseSink): void {
     this.sinks.push(sink);
-  }
-
-  write(bytes: Uint8Array, start = 0, end = bytes.length): boolean {
-    return this.out !== null && this.out.write(bytes, start, end);
-  }
-
-  /** Stop reading from the server (the client cannot take more). Counted: each pause needs its resume. */
-  pause(): void {
-    if (this.pausedBy++ === 0 && this.socket) pauseReading(this.socket as Socket<unknown>);
-  }
-
-  resume(): void {
-    if (this.pausedBy > 0 && --this.pausedBy === 0 && this.socket) resumeReading(this.socket as Socket<unknown>);
   }
 
   onData(chunk: Uint8Array): void {
