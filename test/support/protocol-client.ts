@@ -58,12 +58,21 @@ export interface DbClient {
 export interface ErrorCodes {
   /** Query on a table that does not exist. */
   readonly noSuchTable: string;
+  /** A statement the user has no privilege for. */
+  readonly permissionDenied: string;
   /** A client message larger than the listener's max_packet_size. */
   readonly packetTooLarge: string;
   /** Bytes that are not the protocol. */
   readonly protocolViolation: string;
   /** SQL the server cannot parse. */
   readonly syntaxError: string;
+}
+
+/** Who a connection logs in as. */
+export interface Login {
+  user: string;
+  password?: string;
+  database?: string;
 }
 
 export interface ProtocolDriver {
@@ -94,8 +103,8 @@ export interface ProtocolDriver {
   startProxy(options?: { section?: string[]; proxy?: string[] }): Promise<ProxyProcess>;
   /** This protocol's listener port on `proxy`. */
   port(proxy: ProxyProcess): number;
-  /** A client connection to `port` (a proxy or the database), as root on `test`. */
-  connect(port: number): Promise<DbClient>;
+  /** A client connection to `port` (a proxy or the database), as root on `test` unless `as` says otherwise. */
+  connect(port: number, as?: Login): Promise<DbClient>;
   /** Sessions on the database server (not through the proxy) whose current query text contains `marker`. */
   serverQueriesLike(marker: string): Promise<number>;
   /** Sends a big query on a fresh connection, reads part of the result and kills the socket. */
@@ -168,8 +177,8 @@ class MysqlClient implements DbClient {
   }
 }
 
-async function mysqlConnectTo(port: number): Promise<Connection> {
-  return mysqlPromise.createConnection({ host: '127.0.0.1', port, user: 'root', password: '', database: 'test', connectTimeout: 10_000 });
+async function mysqlConnectTo(port: number, as: Login = { user: 'root' }): Promise<Connection> {
+  return mysqlPromise.createConnection({ host: '127.0.0.1', port, user: as.user, password: as.password ?? '', database: as.database ?? 'test', connectTimeout: 10_000 });
 }
 
 /** Reads one MySQL packet's payload at `offset` of `bytes`, or undefined while it is incomplete. */
@@ -207,7 +216,7 @@ export const mariadb: ProtocolDriver = {
   name: 'mariadb',
   directPort: 3306,
   section: '[mariadb]',
-  codes: { noSuchTable: '1146', packetTooLarge: '1153', protocolViolation: '1047', syntaxError: '1064' },
+  codes: { noSuchTable: '1146', permissionDenied: '1142', packetTooLarge: '1153', protocolViolation: '1047', syntaxError: '1064' },
   autoIdColumn: 'BIGINT AUTO_INCREMENT PRIMARY KEY',
   param: () => '?',
   sleep: (seconds) => `SLEEP(${seconds})`,
@@ -226,7 +235,7 @@ export const mariadb: ProtocolDriver = {
   },
   startProxy: (options = {}) => startProxy({ protocols: ['mariadb'], ini: iniLines('[mariadb]', options.section) + iniLines('[proxy]', options.proxy) }),
   port: (proxy) => proxy.listeners.mariadb!.port,
-  connect: async (port) => new MysqlClient(await mysqlConnectTo(port)),
+  connect: async (port, as) => new MysqlClient(await mysqlConnectTo(port, as)),
   async serverQueriesLike(marker) {
     const c = await mysqlConnectTo(3306);
     try {
@@ -298,8 +307,8 @@ class PgClient implements DbClient {
   }
 }
 
-async function pgConnectTo(port: number): Promise<pg.Client> {
-  const client = new pg.Client({ host: '127.0.0.1', port, user: 'root', database: 'test', connectionTimeoutMillis: 10_000 });
+async function pgConnectTo(port: number, as: Login = { user: 'root' }): Promise<pg.Client> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: as.user, password: as.password, database: as.database ?? 'test', connectionTimeoutMillis: 10_000 });
   await client.connect();
   return client;
 }
@@ -308,7 +317,7 @@ export const postgres: ProtocolDriver = {
   name: 'postgres',
   directPort: 5432,
   section: '[postgres]',
-  codes: { noSuchTable: '42P01', packetTooLarge: '08P01', protocolViolation: '08P01', syntaxError: '42601' },
+  codes: { noSuchTable: '42P01', permissionDenied: '42501', packetTooLarge: '08P01', protocolViolation: '08P01', syntaxError: '42601' },
   autoIdColumn: 'bigserial PRIMARY KEY',
   param: (n) => `$${n}`,
   sleep: (seconds) => `pg_sleep(${seconds})`,
@@ -328,7 +337,7 @@ export const postgres: ProtocolDriver = {
   },
   startProxy: (options = {}) => startProxy({ protocols: ['postgres'], ini: iniLines('[postgres]', options.section) + iniLines('[proxy]', options.proxy) }),
   port: (proxy) => proxy.listeners.postgres!.port,
-  connect: async (port) => new PgClient(await pgConnectTo(port)),
+  connect: async (port, as) => new PgClient(await pgConnectTo(port, as)),
   async serverQueriesLike(marker) {
     const c = await pgConnectTo(5432);
     try {

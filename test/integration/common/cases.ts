@@ -1,6 +1,7 @@
 // Every protocol-neutral feature suite, in one list: mariadb.test.ts and postgres.test.ts each run
 // all of them with their own driver, so a feature added here is tested on both protocols at once.
 import type { ProtocolDriver } from '../../support/protocol-client.ts';
+import { batchIsolationCase } from './batch-isolation.case.ts';
 import { callerMetadataCase } from './caller-metadata.case.ts';
 import { faultsCase } from './faults.case.ts';
 import { metricsCase } from './metrics.case.ts';
@@ -14,6 +15,7 @@ export const FEATURE_CASES: readonly ((driver: ProtocolDriver) => void)[] = [
   statusCase,
   callerMetadataCase,
   writeBatchingCase,
+  batchIsolationCase,
   metricsCase,
   faultsCase,
   reloadCase,
