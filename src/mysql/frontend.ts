@@ -855,8 +855,8 @@ export class ClientConnection implements ResponseSink, BackendOwner, BatchClient
       case Com.Query:
       case Com.StmtExecute: {
         const statement = inFlight.statement;
-        // Effects are followed for text statements only; a prepared SET or CALL is not (as before the engine).
-        if (statement !== null && inFlight.command === Com.Query) this.engine.afterResponse(this.session, statement, { isOk, statementsRun: tracker.results });
+        // A prepared SET, CALL or CREATE TEMPORARY TABLE changes the session as its text form does.
+        if (statement !== null) this.engine.afterResponse(this.session, statement, { isOk, statementsRun: tracker.results, hasBoundValues: inFlight.command === Com.StmtExecute });
         this.observe(inFlight, false);
         return;
       }

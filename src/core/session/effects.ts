@@ -7,6 +7,8 @@ export interface ResponseOutcome {
   isOk: boolean;
   /** Statements the server reported as run (results / CommandCompletes). */
   statementsRun: number;
+  /** It ran with bound parameter values (a prepared execution): values in its text are unknown to the proxy. */
+  hasBoundValues?: boolean;
 }
 
 /**
@@ -34,7 +36,9 @@ export function applyEffects(session: SessionState, statement: Statement, outcom
       if (statement.useDatabase !== null) session.database = statement.useDatabase;
       return;
     case 'set':
-      if (statement.setTarget === 'charset') session.charset = statement.cacheText();
+      // A bound character set is a value the proxy never saw: the session is then not followed.
+      if (statement.setTarget === 'charset' && outcome.hasBoundValues === true) session.hasUntrackedState = true;
+      else if (statement.setTarget === 'charset') session.charset = statement.cacheText();
       else if (statement.setTarget !== 'autocommit') session.hasUntrackedState = true;
       return;
     case 'lock_tables':

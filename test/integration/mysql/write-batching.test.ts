@@ -208,6 +208,21 @@ describe('write batching exclusions and session semantics', () => {
     }
   });
 
+  it('stops batching and caching a session after a prepared SET, as after a text one', async () => {
+    const c = await mysqlConnect(proxy.port);
+    try {
+      await c.execute('SET SESSION sql_mode = ?', ['ANSI_QUOTES']);
+      const before = await excluded('session_state');
+      await c.query("INSERT INTO wb_rules (v) VALUES ('prepared-set')");
+      expect(await excluded('session_state')).toBe(before + 1);
+      // The session's own sql_mode applied: ANSI_QUOTES reads "v" as a column name.
+      const [rows] = await c.query('SELECT "v" AS v FROM wb_rules WHERE v = \'prepared-set\'');
+      expect(rows as unknown).toEqual([{ v: 'prepared-set' }]);
+    } finally {
+      await c.end();
+    }
+  });
+
   it('never batches a write hinted batch:0', async () => {
     const c = await mysqlConnect(proxy.port);
     try {

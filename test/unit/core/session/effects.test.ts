@@ -53,6 +53,17 @@ describe('applyEffects', () => {
     }
   });
 
+  it('marks a session untracked after a prepared character-set SET, whose value it never sees', () => {
+    const s = new SessionState('mariadb', 'main');
+    s.charset = '45';
+    applyEffects(s, parseStatement('SET character_set_client = ?', 'mysql'), { isOk: true, statementsRun: 1, hasBoundValues: true });
+    expect(s.hasUntrackedState).toBe(true);
+    expect(s.charset).toBe('45');
+    const prepared = new SessionState('mariadb', 'main');
+    applyEffects(prepared, parseStatement('SET SESSION sql_mode = ?', 'mysql'), { isOk: true, statementsRun: 1, hasBoundValues: true });
+    expect(prepared.hasUntrackedState).toBe(true);
+  });
+
   it('clears the MariaDB table locks on UNLOCK TABLES', () => {
     const s = new SessionState('mariadb', 'main');
     applyEffects(s, parseStatement('LOCK TABLES t WRITE', 'mysql'), { isOk: true, statementsRun: 1 });
