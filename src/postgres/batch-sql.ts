@@ -8,10 +8,12 @@
 // once and then reused, so the server plans it once rather than per member; a
 // simple Query member (its literals are in the text) is parsed into one
 // scratch statement, closed and parsed again per member. The unnamed
-// statement is never used: it may be the lending client's own. Each member's answer is cut out of the server's stream message by
-// message and given back in the shape its client asked for (simple Query, or
-// the extended messages it sent), with the server's own RowDescription,
-// DataRow and CommandComplete bytes.
+// statement is never used: it may be the lending client's own.
+//
+// Each member's answer is cut out of the server's stream message by message
+// and given back in the shape its client asked for (simple Query, or the
+// extended messages it sent), with the server's own RowDescription, DataRow
+// and CommandComplete bytes.
 import { Backend, Frontend, TxStatus } from './wire/constants.ts';
 import { readErrorFields } from './wire/messages.ts';
 import { MessageWriter } from './wire/writer.ts';
@@ -92,21 +94,15 @@ export interface PipelinePlan {
 export const EMPTY_BIND_TAIL: Uint8Array = Uint8Array.of(0, 0, 0, 0, 0, 0);
 export const NO_PARAM_TYPES: Uint8Array = Uint8Array.of(0, 0);
 
-/**
- * Builds the pipeline for `members`, ending in one Sync. With `statements`
- * (the lender's server session), extended members bind the proxy's named
- * statement for their template; without, every member parses the unnamed one.
- */
-export function buildPipeline(w: MessageWriter, members: readonly PipelineMember[], statements: BatchStatements | null = null): PipelinePlan {
+/** Builds the pipeline for `members` on the lender's server session, whose statements are `statements`, ending in one Sync. */
+export function buildPipeline(w: MessageWriter, members: readonly PipelineMember[], statements: BatchStatements): PipelinePlan {
   w.reset();
   const parsed: PipelinePlan['parsed'] = [];
-  if (statements !== null) for (const name of statements.takeOverflow()) w.begin(Frontend.Close).u8(0x53).cstr(name).end();
+  for (const name of statements.takeOverflow()) w.begin(Frontend.Close).u8(0x53).cstr(name).end();
   for (let i = 0; i < members.length; i++) {
     const m = members[i]!;
-    let name = '';
-    if (statements === null) {
-      w.begin(Frontend.Parse).u8(0).cstr(m.sql).bytes(m.paramTypes).end();
-    } else if (m.shape === 'Q') {
+    let name: string;
+    if (m.shape === 'Q') {
       // Not the unnamed statement: the lender's client may still bind the one it parsed there.
       name = SIMPLE_MEMBER_STATEMENT;
       w.begin(Frontend.Close).u8(0x53).cstr(name).end();

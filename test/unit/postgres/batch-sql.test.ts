@@ -22,13 +22,13 @@ function memberAnswer(hasRows: boolean, tag: string): Uint8Array {
 const ready = pgMessage('Z', [0x49]);
 
 describe('PostgreSQL batch pipeline', () => {
-  it('without a session registry, sends Parse/Bind/Execute per member on the unnamed statement, Describe only where read, and one Sync', () => {
-    const { bytes, parsed } = buildPipeline(new MessageWriter(), [simple, returning]);
+  it('sends Bind/Execute per member, Describe only where read, and one Sync, never touching the unnamed statement', () => {
+    const { bytes } = buildPipeline(new MessageWriter(), [simple, returning], new BatchStatements());
     const messages = pgMessages(bytes);
-    expect(messages.map((m) => m.type).join('')).toBe('PBDEPBES');
-    expect([...messages[4]!.body]).toEqual([0, ...pgCstr(returning.sql), ...returning.paramTypes]);
-    expect([...messages[5]!.body]).toEqual([0, 0, ...returning.bindTail]);
-    expect(parsed).toEqual([]);
+    expect(messages.map((m) => m.type).join('')).toBe('CPBDEPBES');
+    expect([...messages[5]!.body]).toEqual([...pgCstr(`${BATCH_STATEMENT_PREFIX}1`), ...pgCstr(returning.sql), ...returning.paramTypes]);
+    expect([...messages[6]!.body]).toEqual([0, ...pgCstr(`${BATCH_STATEMENT_PREFIX}1`), ...returning.bindTail]);
+    expect(messages.filter((m) => m.type === 'P' || m.type === 'B').every((m) => m.type === 'B' ? m.body[1] !== 0 : m.body[0] !== 0)).toBe(true);
   });
 
   it('parses an extended template once per server session as a named statement and binds it from then on', () => {
