@@ -206,4 +206,37 @@ describe('PostgreSQL write batching', () => {
       await sql.end();
     }
   });
+
+  it('batches the prepared statements of postgres.js and Bun.SQL clients, each row stored once with its own id', async () => {
+    const port = proxy.listeners.postgres!.port;
+    const drivers = Array.from({ length: 8 }, () => postgres({ host: '127.0.0.1', port, user: 'root', database: 'test', max: 1 }));
+    const buns = Array.from({ length: 8 }, () => new Bun.SQL({ hostname: '127.0.0.1', port, username: 'root', database: 'test', max: 1 }));
+    try {
+      const sizeBefore = await proxy.metricValue('tqdbproxy_write_batch_size_sum', { protocol: 'postgres' });
+      const countBefore = await proxy.metricValue('tqdbproxy_write_batch_size_count', { protocol: 'postgres' });
+      const table = TABLES.batched;
+      const perClient = 25;
+      const keysOf = (c: number): number[] => Array.from({ length: perClient }, (_, i) => 990_000 + c * 100 + i);
+      const returned = await Promise.all([
+        ...drivers.map(async (sql, c) => {
+          const got: number[] = [];
+          for (const k of keysOf(c)) got.push(Number((await sql`INSERT INTO ${sql(table)} (k, v) VALUES (${k}, 2) RETURNING k`)[0]!.k));
+          return got;
+        }),
+        ...buns.map(async (sql, b) => {
+          const got: number[] = [];
+          for (const k of keysOf(8 + b)) got.push(Number((await sql.unsafe(`INSERT INTO ${table} (k, v) VALUES ($1, 3) RETURNING k`, [k]))[0].k));
+          return got;
+        }),
+      ]);
+      expect(returned).toEqual(Array.from({ length: 16 }, (_, c) => keysOf(c)));
+      const stored = (await admin.query(`SELECT k, v FROM ${table} WHERE k >= 990000 AND k < 992000 ORDER BY k`)).rows;
+      expect(stored).toEqual(Array.from({ length: 16 }, (_, c) => keysOf(c).map((k) => ({ k, v: c < 8 ? 2 : 3 }))).flat());
+      const batches = (await proxy.metricValue('tqdbproxy_write_batch_size_count', { protocol: 'postgres' })) - countBefore;
+      const batched = (await proxy.metricValue('tqdbproxy_write_batch_size_sum', { protocol: 'postgres' })) - sizeBefore;
+      expect(batched / batches).toBeGreaterThan(1);
+    } finally {
+      await Promise.all([...drivers.map((d) => d.end()), ...buns.map((b) => b.close())]);
+    }
+  });
 });
