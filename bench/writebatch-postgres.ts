@@ -33,7 +33,8 @@ import { join } from 'node:path';
 import { startPostgres, type PostgresServer } from '../test/support/postgres.ts';
 import type { BenchArgs, HostPort } from './lib/args.ts';
 import { atLeast, atMost, renderChecks, type Check } from './lib/checks.ts';
-import { labelDeltas, metricDelta, metricsUrlOf, scrapeMetrics, type MetricsSnapshot } from './lib/metrics.ts';
+import { batchCountersBetween, describeMethods, sumCounters, type BatchCounters } from './lib/batch-counters.ts';
+import { metricsUrlOf, scrapeMetrics } from './lib/metrics.ts';
 import { combinePgbenchSlots, runPgbench, type PgbenchSlot } from './lib/pgbench.ts';
 import { pidListeningOn, processCpuSeconds, processTreeCpuSeconds } from './lib/proc.ts';
 import { startBenchProxy, type BenchProxy } from './lib/proxy.ts';
@@ -134,7 +135,7 @@ export async function runPostgresWriteBatchBench(args: BenchArgs, log: (line: st
           const before = url === undefined ? undefined : await scrapeMetrics(url);
           const slot = await workload.run(targets[mode], connections, seconds);
           const after = url === undefined ? undefined : await scrapeMetrics(url);
-          return { slot, batching: batchCountersBetween(before, after) };
+          return { slot, batching: batchCountersBetween(before, after, 'postgres') };
         };
         if (args.warmupSeconds > 0) for (const mode of MODES) await measure(mode, args.warmupSeconds);
         const runs: Record<Mode, Array<{ slot: PgbenchSlot; batching: BatchCounters }>> = { direct: [], proxy: [], batched: [] };
@@ -163,7 +164,7 @@ export async function runPostgresWriteBatchBench(args: BenchArgs, log: (line: st
             dbCpuUsPerWrite,
             proxyCpuUsPerWrite: totals.hopCpuSeconds === undefined ? undefined : ratio(totals.hopCpuSeconds * 1e6, totals.transactions),
             meanBatchSize: mode === 'direct' ? undefined : ratio(batching.batchSizeSum, batching.batches),
-            methods: mode === 'direct' ? '' : describeShares(batching.methods, batching.batches),
+            methods: mode === 'direct' ? '' : describeMethods(batching.methods, batching.batches),
             aloneShare: mode === 'batched' ? ratio(Object.values(batching.excluded).reduce((s, n) => s + n, 0), totals.transactions) : undefined,
             vsDirect: mode === 'direct' ? undefined : ratio(totals.tps, directTotals.tps),
             dbCpuGain: mode === 'direct' ? undefined : ratio(ratio(directTotals.dbCpuSeconds, directTotals.transactions), ratio(totals.dbCpuSeconds, totals.transactions)),
@@ -236,45 +237,6 @@ async function runNodePostgres(target: Target, connections: number, seconds: num
   const hopCpuSeconds = target.pid === undefined ? undefined : processCpuSeconds(target.pid) - hopStart;
   await Promise.all(clients.map((c) => c.end()));
   return { transactions: latenciesUs.length, failed, elapsedSeconds, latenciesUs, dbCpuSeconds, hopCpuSeconds, error: firstError };
-}
-
-interface BatchCounters {
-  batches: number;
-  batchSizeSum: number;
-  methods: Record<string, number>;
-  excluded: Record<string, number>;
-}
-
-function batchCountersBetween(before: MetricsSnapshot | undefined, after: MetricsSnapshot | undefined): BatchCounters {
-  if (before === undefined || after === undefined) return { batches: 0, batchSizeSum: 0, methods: {}, excluded: {} };
-  return {
-    batches: metricDelta(before, after, 'tqdbproxy_write_batch_size_count'),
-    batchSizeSum: metricDelta(before, after, 'tqdbproxy_write_batch_size_sum'),
-    methods: labelDeltas(before, after, 'tqdbproxy_write_batch_method_total', 'method'),
-    excluded: labelDeltas(before, after, 'tqdbproxy_write_excluded_total', 'reason'),
-  };
-}
-
-function sumCounters(all: readonly BatchCounters[]): BatchCounters {
-  const sum: BatchCounters = { batches: 0, batchSizeSum: 0, methods: {}, excluded: {} };
-  for (const c of all) {
-    sum.batches += c.batches;
-    sum.batchSizeSum += c.batchSizeSum;
-    for (const [k, n] of Object.entries(c.methods)) sum.methods[k] = (sum.methods[k] ?? 0) + n;
-    for (const [k, n] of Object.entries(c.excluded)) sum.excluded[k] = (sum.excluded[k] ?? 0) + n;
-  }
-  return sum;
-}
-
-/** `pipeline 93%`: each batch method's share of the batches (the rest ran as batches of one). */
-function describeShares(methods: Record<string, number>, batches: number): string {
-  if (batches === 0) return '';
-  const single = batches - Object.values(methods).reduce((s, n) => s + n, 0);
-  const all = single > 0 ? { ...methods, single } : methods;
-  return Object.entries(all)
-    .sort((a, b) => b[1] - a[1])
-    .map(([name, n]) => `${name} ${Math.round((100 * n) / batches)}%`)
-    .join(', ');
 }
 
 /** Issue #9's batching targets, read off this run's 128-client rows (or the largest client count run). */

@@ -65,13 +65,14 @@ import { join } from 'node:path';
 import { BenchArgError, parseBenchArgs, type BenchArgs, type HostPort } from './lib/args.ts';
 import { renderLineChart, type ChartSeries } from './lib/chart.ts';
 import { mergeResults, runClosedLoop, type ClosedLoopResult } from './lib/load.ts';
-import { labelDeltas, metricDelta, metricsUrlOf, scrapeMetrics, type MetricsSnapshot } from './lib/metrics.ts';
+import { metricDelta, metricsUrlOf, scrapeMetrics, type MetricsSnapshot } from './lib/metrics.ts';
 import { CpuWindow, fileLimitPrefix, findPid, openFileLimit, processCpuSeconds, processRssBytes, raiseFileLimit } from './lib/proc.ts';
 import { startBenchProxy, type BenchProxy } from './lib/proxy.ts';
 import { startBareRelay } from './lib/relay.ts';
 import { BENCH_DATABASE, fileTimestamp, machineInfo, RESULTS_DIR, writeResults } from './lib/results.ts';
 import { ratio } from './lib/stats.ts';
 import { mergedPercentiles, runSysbenchSlot, type SysbenchSlot } from './lib/sysbench-slot.ts';
+import { batchCountersBetween, describeMethods, describeShares, sumCounters, type BatchCounters } from './lib/batch-counters.ts';
 import { renderChecks, type Check } from './lib/checks.ts';
 import { runPostgresWriteBatchBench } from './writebatch-postgres.ts';
 import { renderTable, type Cell, type Column } from './lib/table.ts';
@@ -200,20 +201,6 @@ interface ModeSpec {
   prefix: string;
 }
 
-/** What a proxy's batching did over a slot: the difference of two /metrics scrapes. */
-interface BatchCounters {
-  batches: number;
-  batchedWrites: number;
-  batchSizeSum: number;
-  /** Sum of `tqdbproxy_write_batch_latency_seconds`: send to last result, over all batches. */
-  batchLatencySeconds: number;
-  /** Batches by `tqdbproxy_write_batch_method_total{method}`. */
-  methods: Record<string, number>;
-  /** Writes sent straight through, by `tqdbproxy_write_excluded_total{reason}`. */
-  excluded: Record<string, number>;
-  /** `tqdbproxy_write_current_delay_ms` at the end. */
-  delayMs: number | undefined;
-}
 
 /** One measured (or warm-up) run of one mode. */
 interface Slot {
@@ -1268,7 +1255,7 @@ async function measureSysbenchSlot(ctx: Context, workload: SysbenchWorkload, mod
     fileLimitPrefix(threads + 256),
   );
   const after = await scrapeIfProxied(mode.metricsUrl);
-  return { slot, dbCpuSeconds: dbCpu.seconds, hopCpuSeconds: hopCpu?.seconds, counters: batchCountersBetween(before, after) };
+  return { slot, dbCpuSeconds: dbCpu.seconds, hopCpuSeconds: hopCpu?.seconds, counters: batchCountersBetween(before, after, 'mariadb') };
 }
 
 /** The completed slots of one mode as one row; failed slots only count in `errors` and `failure`. */
@@ -1388,7 +1375,7 @@ async function measureSlot(
     dbCpuSeconds: dbCpu.seconds,
     proxyCpuSeconds: proxyCpu?.seconds,
     clientCpuSeconds,
-    counters: batchCountersBetween(before, after),
+    counters: batchCountersBetween(before, after, 'mariadb'),
   };
 }
 
@@ -1396,40 +1383,7 @@ async function scrapeIfProxied(metricsUrl: string | undefined): Promise<MetricsS
   return metricsUrl === undefined ? undefined : scrapeMetrics(metricsUrl);
 }
 
-/** The batching a slot did; all zero for a direct slot (no snapshots). */
-function batchCountersBetween(before: MetricsSnapshot | undefined, after: MetricsSnapshot | undefined): BatchCounters {
-  if (before === undefined || after === undefined) {
-    return { batches: 0, batchedWrites: 0, batchSizeSum: 0, batchLatencySeconds: 0, methods: {}, excluded: {}, delayMs: undefined };
-  }
-  return {
-    batches: metricDelta(before, after, 'tqdbproxy_write_batch_size_count', MEASURED),
-    batchSizeSum: metricDelta(before, after, 'tqdbproxy_write_batch_size_sum', MEASURED),
-    batchedWrites: metricDelta(before, after, 'tqdbproxy_write_batched_total', MEASURED),
-    batchLatencySeconds: metricDelta(before, after, 'tqdbproxy_write_batch_latency_seconds_sum', MEASURED),
-    methods: labelDeltas(before, after, 'tqdbproxy_write_batch_method_total', 'method', MEASURED),
-    excluded: labelDeltas(before, after, 'tqdbproxy_write_excluded_total', 'reason', MEASURED),
-    delayMs: after.value('tqdbproxy_write_current_delay_ms', MEASURED),
-  };
-}
 
-/** Several slots' counters as one: sums, and the last slot's delay. */
-function sumCounters(all: BatchCounters[]): BatchCounters {
-  const sum = (pick: (c: BatchCounters) => number): number => all.reduce((total, c) => total + pick(c), 0);
-  const sumRecords = (pick: (c: BatchCounters) => Record<string, number>): Record<string, number> => {
-    const total: Record<string, number> = {};
-    for (const record of all.map(pick)) for (const [key, value] of Object.entries(record)) total[key] = (total[key] ?? 0) + value;
-    return total;
-  };
-  return {
-    batches: sum((c) => c.batches),
-    batchedWrites: sum((c) => c.batchedWrites),
-    batchSizeSum: sum((c) => c.batchSizeSum),
-    batchLatencySeconds: sum((c) => c.batchLatencySeconds),
-    methods: sumRecords((c) => c.methods),
-    excluded: sumRecords((c) => c.excluded),
-    delayMs: all[all.length - 1]?.delayMs,
-  };
-}
 
 function batchingFigures(counters: BatchCounters, writes: number): BatchingFigures {
   return {
@@ -1454,19 +1408,8 @@ function describeSlotBatching(counters: BatchCounters): string {
  * itself and counts no method (nor does a batch that fell back to running its
  * members one by one): that remainder shows as `single`.
  */
-function describeMethods(methods: Record<string, number>, batches: number): string {
-  const single = batches - Object.values(methods).reduce((sum, n) => sum + n, 0);
-  return describeShares(single > 0 ? { ...methods, single } : methods, batches);
-}
 
-const METHOD_SHORT_NAMES: Record<string, string> = { multi_row_insert: 'multi', multi_row_delete: 'mdel', transaction: 'txn' };
 
-/** `txn 100%` or `multi 80% txn 20%`: each key's share of `total`, largest first; '-' for none. */
-function describeShares(counts: Record<string, number>, total: number): string {
-  const entries = Object.entries(counts).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
-  if (entries.length === 0 || total <= 0) return '-';
-  return entries.map(([key, n]) => `${METHOD_SHORT_NAMES[key] ?? key} ${Math.round((100 * n) / total)}%`).join(' ');
-}
 
 function toRow(spec: CellSpec, mode: ModeSpec, slots: Slot[]): Row {
   const loop = mergeResults(slots.map((slot) => slot.loop));
